@@ -1,0 +1,31 @@
+"""paramtui: a terminal instrument for PyTorch model parameters.
+
+Exports are lazy (PEP 562) so `import paramtui` stays fast and imports neither torch nor textual.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["open_checkpoint", "compute_stats", "build_tree"]
+
+if TYPE_CHECKING:
+    from paramtui.analysis.stats import compute_stats
+    from paramtui.core.open import open_checkpoint
+    from paramtui.core.tree import build_tree
+
+_EXPORTS = {
+    "open_checkpoint": "paramtui.core.open",
+    "compute_stats": "paramtui.analysis.stats",
+    "build_tree": "paramtui.core.tree",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'paramtui' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

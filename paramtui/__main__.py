@@ -1,0 +1,3 @@
+from paramtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Headless core: checkpoint indexes, formats and lazy tensor access. No textual, no rich."""

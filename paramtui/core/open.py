@@ -1,0 +1,17 @@
+"""The one entry point for reading a checkpoint's index."""
+
+from __future__ import annotations
+
+import os
+
+from paramtui.core.formats.detect import open_path
+from paramtui.core.model import CheckpointIndex
+
+
+def open_checkpoint(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> CheckpointIndex:
+    """Index a checkpoint (file or Hugging Face folder) without reading tensor bytes.
+
+    Pickles are read by a restricted unpickler that never imports or runs anything from the file;
+    `trust_pickle=True` allows torch's full unpickler for files that need it.
+    """
+    return open_path(os.fspath(path), trust_pickle=trust_pickle)
