@@ -11,7 +11,11 @@ _OPTIMIZER_ROOTS = {"optimizer", "optimizers", "optimizer_states", "optim", "opt
 def infer_role(name: str) -> tuple[str, bool]:
     """(role, recorded) for a dotted name; recorded is always False here (it is a guess)."""
     parts = name.split(".")
-    if any(p in _OPTIMIZER_ROOTS for p in parts[:2]) or ".state." in f".{name}." and "exp_avg" in name:
+    if (
+        any(p in _OPTIMIZER_ROOTS for p in parts[:2])
+        or ".state." in f".{name}."
+        and "exp_avg" in name
+    ):
         return OPTIMIZER_STATE, False
     if parts[-1] in _BUFFER_LEAVES or parts[-1].endswith("_mask"):
         return BUFFER, False

@@ -67,7 +67,9 @@ def _tensor(
         raise _bad(path, f"tensor '{name}' has the unknown dtype {code!r}")
     if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
         raise _bad(path, f"tensor '{name}' has an invalid shape {shape!r}")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+    if not (
+        isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
+    ):
         raise _bad(path, f"tensor '{name}' has invalid data_offsets {offsets!r}")
     begin, end = offsets
     numel = 1

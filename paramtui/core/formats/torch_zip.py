@@ -1,0 +1,85 @@
+"""PyTorch zip checkpoints (torch.save since 1.6): `<stem>/data.pkl` + `<stem>/data/<key>`.
+
+The zip's central directory gives each record's place; record bytes are stored uncompressed, so
+every storage maps straight from the file. data.pkl is read with the restricted unpickler.
+CRCs are not checked (torch can write files with crc32 disabled; Python's zipfile refuses those).
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+
+from paramtui.core.errors import UnusableInput
+from paramtui.core.formats.pickled import index_from_pickle
+from paramtui.core.model import CheckpointIndex, DataLocation
+
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # 30 bytes
+
+
+def open_torch_zip(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
+    records = _read_directory(path)
+    pkl_name = _find_data_pkl(path, records)
+    prefix = pkl_name[: -len("data.pkl")]
+    with open(path, "rb") as f:
+        offset, size = records[pkl_name]
+        f.seek(offset)
+        data = f.read(size)
+        byteorder = _read_small(f, records, prefix + "byteorder")
+    if byteorder not in (None, b"little"):
+        raise UnusableInput(
+            f"{path} was saved on a big-endian machine ({byteorder!r}); paramtui reads "
+            "little-endian checkpoints only."
+        )
+
+    def locate(key: str, nbytes: int) -> DataLocation | None:
+        record = records.get(f"{prefix}data/{key}")
+        if record is None:
+            return None
+        return DataLocation(path, record[0], min(nbytes, record[1]))
+
+    kind = "torchscript" if f"{prefix}constants.pkl" in records else "torch zip"
+    return index_from_pickle(path, kind, data, locate, trust_pickle=trust_pickle)
+
+
+def _read_directory(path: str) -> dict[str, tuple[int, int]]:
+    """Record name -> (data offset, size) for stored (uncompressed) records."""
+    try:
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
+            infos = zf.infolist()
+            out = {}
+            for info in infos:
+                if info.compress_type != zipfile.ZIP_STORED:
+                    continue
+                f.seek(info.header_offset)
+                header = f.read(_LOCAL_HEADER.size)
+                if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+                    raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+                name_len, extra_len = _LOCAL_HEADER.unpack(header)[-2:]
+                start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+                out[info.filename] = (start, info.compress_size)
+            return out
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise UnusableInput(
+            f"{path} looks like a PyTorch zip checkpoint but its zip structure is damaged ({exc}). "
+            "The file may be truncated or still being written; copy it again."
+        ) from None
+
+
+def _find_data_pkl(path: str, records: dict[str, tuple[int, int]]) -> str:
+    candidates = sorted(
+        (n for n in records if n.endswith("data.pkl") and n.count("/") == 1), key=len
+    )
+    if not candidates:
+        raise UnusableInput(
+            f"{path} is a zip file but not a PyTorch checkpoint: it has no data.pkl record."
+        )
+    return candidates[0]
+
+
+def _read_small(f: object, records: dict[str, tuple[int, int]], name: str) -> bytes | None:
+    record = records.get(name)
+    if record is None or record[1] > 64:
+        return None
+    f.seek(record[0])  # type: ignore[attr-defined]
+    return f.read(record[1]).strip()  # type: ignore[attr-defined,no-any-return]
