@@ -40,7 +40,7 @@ class _Walker:
                 role = PARAMETER
             self.tensors.append(FoundTensor(name or "tensor", obj, role))
             return
-        if isinstance(obj, SCALARS) or isinstance(obj, DtypeRef):
+        if isinstance(obj, (*SCALARS, DtypeRef)):
             self.meta.append(_entry(name, obj))
             return
         if id(obj) in self.active:  # a reference cycle
@@ -72,13 +72,11 @@ class _Walker:
 
     def _walk_stub(self, obj: Stub, name: str) -> None:
         parts = [p for p in (obj.state, obj.entries or None, obj.items or None) if p is not None]
-        if not parts and not obj.args:
-            self.meta.append(MetaEntry(name, obj.full_name(), f"{obj.full_name()}()"))
-        if not parts and obj.args:
-            if all(isinstance(a, SCALARS) for a in obj.args):
-                self.meta.append(_entry(name, obj))
-            else:
+        if not parts:
+            if _holds_tensor(obj.args):
                 self.walk(list(obj.args), name)
+            else:
+                self.meta.append(_entry(name, obj))
         for part in parts:
             if isinstance(part, tuple) and len(part) == 2 and isinstance(part[1], dict):
                 part = {**(part[0] or {}), **part[1]}  # (state, slotstate)
@@ -94,6 +92,20 @@ class _Walker:
         for key, value in (state.get("_modules") or {}).items():
             if value is not None:
                 self.walk(value, _join(name, key))
+
+
+def _holds_tensor(obj: Any, depth: int = 4) -> bool:
+    if isinstance(obj, TensorRef):
+        return True
+    if depth == 0:
+        return False
+    if isinstance(obj, (list, tuple)):
+        return any(_holds_tensor(v, depth - 1) for v in obj)
+    if isinstance(obj, dict):
+        return any(_holds_tensor(v, depth - 1) for v in obj.values())
+    if isinstance(obj, Stub):
+        return _holds_tensor([obj.args, obj.state, obj.entries, obj.items], depth - 1)
+    return False
 
 
 def _is_module_state(obj: dict[Any, Any]) -> bool:

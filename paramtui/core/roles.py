@@ -1,24 +1,32 @@
-"""Guessing what a tensor is from its name, when the file does not say."""
+"""Guessing what a tensor is from its name and dtype, when the file does not record it."""
 
 from __future__ import annotations
 
+from paramtui.core.dtypes import dtype_info
 from paramtui.core.model import BUFFER, OPTIMIZER_STATE, OTHER, PARAMETER
 
 _BUFFER_LEAVES = {"running_mean", "running_var", "num_batches_tracked", "inv_freq", "position_ids"}
-_OPTIMIZER_ROOTS = {"optimizer", "optimizers", "optimizer_states", "optim", "optimizer_state_dict"}
+_OPTIMIZER_ROOTS = {
+    "optimizer",
+    "optimizers",
+    "optimizer_states",
+    "optim",
+    "optimizer_state_dict",
+    "optimizer_state",
+}
+_LEARNABLE_KINDS = {"float", "complex", "quantized"}
 
 
-def infer_role(name: str) -> tuple[str, bool]:
-    """(role, recorded) for a dotted name; recorded is always False here (it is a guess)."""
+def infer_role(name: str, dtype: str | None = None) -> str:
+    """A best guess; callers mark it as inferred (TensorInfo.role_recorded stays False)."""
     parts = name.split(".")
-    if (
-        any(p in _OPTIMIZER_ROOTS for p in parts[:2])
-        or ".state." in f".{name}."
-        and "exp_avg" in name
-    ):
-        return OPTIMIZER_STATE, False
-    if parts[-1] in _BUFFER_LEAVES or parts[-1].endswith("_mask"):
-        return BUFFER, False
-    if parts[-1] in {"weight", "bias"} or parts[-1].endswith(("_weight", "_bias", "_orig")):
-        return PARAMETER, False
-    return OTHER, False
+    if any(part in _OPTIMIZER_ROOTS for part in parts[:2]):
+        return OPTIMIZER_STATE
+    leaf = parts[-1]
+    if leaf in _BUFFER_LEAVES or leaf.endswith("_mask"):
+        return BUFFER
+    if dtype is not None and dtype_info(dtype).kind not in _LEARNABLE_KINDS:
+        return BUFFER if len(parts) > 1 else OTHER
+    if len(parts) == 1 and leaf not in {"weight", "bias"}:
+        return OTHER
+    return PARAMETER

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import CheckpointIndex, MetaEntry, TensorInfo
@@ -127,9 +126,8 @@ def _config_entries(folder: str) -> dict[str, MetaEntry]:
         return {}
     if not isinstance(config, dict):
         return {}
-    scalar: Callable[[object], bool] = lambda v: isinstance(v, (int, float, str, bool)) or v is None
     return {
         f"config.{k}": MetaEntry(f"config.{k}", type(v).__name__, repr(v)[:120])
         for k, v in config.items()
-        if scalar(v)
+        if isinstance(v, (int, float, str, bool)) or v is None
     }

@@ -67,10 +67,8 @@ def index_from_pickle(
 def _tensor_info(item: FoundTensor, locate: Locate) -> TensorInfo:
     ref = item.ref
     storage = ref.storage
-    if item.role is not None:
-        role, recorded = item.role, True
-    else:
-        role, recorded = infer_role(item.name)
+    recorded = item.role is not None
+    role = item.role if item.role is not None else infer_role(item.name, ref.dtype)
     return TensorInfo(
         name=item.name,
         shape=ref.shape,

@@ -82,7 +82,6 @@ def _tensor(
             f"which does not fit the {data_size} data bytes (the file may be truncated)",
         )
     stride = _contiguous_stride(tuple(shape))
-    role, _ = infer_role(name)
     return TensorInfo(
         name=name,
         shape=tuple(shape),
@@ -92,7 +91,7 @@ def _tensor(
         storage_offset=0,
         storage_id=f"{prefix}{begin}",
         location=DataLocation(path, data_start + begin, end - begin),
-        role=role,
+        role=infer_role(name, dtype),
     )
 
 

@@ -1,0 +1,59 @@
+"""JSON faces of the CLI's results. Every document carries a top-level "schema" version."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from paramtui.analysis.summary import Summary
+from paramtui.core.model import CheckpointIndex, TensorInfo
+
+SUMMARY_SCHEMA = "paramtui.summary/1"
+LS_SCHEMA = "paramtui.ls/1"
+ERROR_SCHEMA = "paramtui.error/1"
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    return {"schema": SUMMARY_SCHEMA, **summary.to_dict()}
+
+
+def ls_json(index: CheckpointIndex) -> dict[str, Any]:
+    groups = index.storage_groups()
+    return {
+        "schema": LS_SCHEMA,
+        "path": index.path,
+        "format": index.format,
+        "tensors": [tensor_json(t, groups[t.storage_id]) for t in index],
+    }
+
+
+def tensor_json(info: TensorInfo, storage_group: list[str]) -> dict[str, Any]:
+    """One tensor; `storage_group` is every name sharing its storage (itself included)."""
+    return {
+        "name": info.name,
+        "shape": list(info.shape),
+        "dtype": info.dtype,
+        "device": info.device,
+        "nbytes": info.nbytes,
+        "numel": info.numel,
+        "stride": list(info.stride),
+        "storage_offset": info.storage_offset,
+        "contiguous": info.is_contiguous,
+        "storage": info.storage_id,
+        "shared_with": [n for n in storage_group if n != info.name],
+        "role": info.role,
+        "role_recorded": info.role_recorded,
+        "requires_grad": info.requires_grad,
+        "has_grad": info.has_grad,
+        "file": info.location.path if info.location is not None else None,
+    }
+
+
+def error_json(message: str, exit_code: int) -> dict[str, Any]:
+    return {"schema": ERROR_SCHEMA, "error": message, "exit_code": exit_code}
+
+
+def write_json(document: dict[str, Any], out: IO[str]) -> None:
+    """ASCII-only JSON (safe in any terminal or locale), one document, newline-terminated."""
+    json.dump(document, out, indent=2)
+    out.write("\n")

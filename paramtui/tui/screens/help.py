@@ -1,0 +1,64 @@
+"""F1 / `?`: the keys and what each pane shows."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = [
+    ("↑ ↓", "move through the tree"),
+    ("→ ←", "expand a module / collapse it or go to its parent"),
+    ("enter, space", "expand or collapse the module under the cursor"),
+    ("shift+↑ ↓", "previous / next sibling"),
+    ("e", "expand everything below the cursor"),
+    ("E", "collapse the module under the cursor"),
+    ("/", "filter the tree by name (case-insensitive substring)"),
+    ("esc", "clear the filter"),
+    ("tab", "move focus between the tree and the detail pane"),
+    ("f1, ?", "this help"),
+    ("ctrl+p", "command palette (themes, keys, quit)"),
+    ("q", "quit"),
+]
+
+PANES = [
+    ("tree", "modules in natural order (layers.2 before layers.10) with their parameter "
+     "count and bytes; tensors with shape and dtype. Children appear when expanded."),
+    ("details", "for a tensor: shape, dtype, the device it was saved from, elements, bytes, "
+     "stride, storage sharing (tied weights), role, trainable or frozen and gradient — "
+     "'not recorded' when the file does not say. For a module: tensors, parameters, bytes "
+     "by dtype and its share of the model. The top node shows the file and its metadata."),
+    ("statistics", "mean, std, min, max, mean |x|, L2 norm, zeros, NaN and Inf counts and a "
+     "histogram, computed in the background when the cursor rests on a tensor."),
+]
+
+
+def _table(rows: list[tuple[str, str]], key_style: str) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style=key_style, no_wrap=True)
+    table.add_column()
+    for key, text in rows:
+        table.add_row(key, text)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """A dismissable overlay listing the keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,f1,question_mark", "dismiss", "Close help", id="help.close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(Text("paramtui — keys", style="bold"))
+            yield Static(_table(KEYS, "bold"))
+            yield Static(Text("\nWhat the panes show", style="bold"))
+            yield Static(_table(PANES, "bold"))
+            yield Static(Text("\nesc closes this help", style="dim"))

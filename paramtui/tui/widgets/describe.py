@@ -1,0 +1,157 @@
+"""What the detail pane says about a tensor, a module or the whole file, as rich renderables.
+
+Pure functions of the index: no widgets, no I/O, so they are easy to test. Every name from the
+file goes through Text (never markup)."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from paramtui.core.model import CheckpointIndex, TensorInfo
+from paramtui.core.tree import ModuleNode
+from paramtui.tui import fmt
+
+NOT_RECORDED = "not recorded"
+MAX_META_ROWS = 60
+
+Row = tuple[str, str | Text]
+
+
+def rows_table(rows: list[Row]) -> Table:
+    """Two columns: a dim key and its value."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value if isinstance(value, Text) else Text(value))
+    return table
+
+
+def section(title: str, body: RenderableType) -> Group:
+    return Group(Text(title, style="bold underline"), body, Text(""))
+
+
+def tensor_rows(info: TensorInfo, index: CheckpointIndex) -> list[Row]:
+    return [
+        ("name", Text(fmt.printable(info.name), style="bold")),
+        ("shape", f"{list(info.shape)}"),
+        ("dtype", info.dtype if info.layout == "strided" else f"{info.dtype} ({info.layout})"),
+        ("saved on", info.device or NOT_RECORDED),
+        ("elements", fmt.grouped(info.numel)),
+        ("bytes", f"{fmt.size(info.nbytes)} ({fmt.grouped(info.nbytes)})"),
+        ("layout", _layout(info)),
+        ("storage", _sharing(info, index)),
+        ("role", info.role if info.role_recorded else f"{info.role} (from name)"),
+        ("trainable", _trainable(info.requires_grad)),
+        ("gradient", _gradient(info.has_grad)),
+        ("file", _where(info, index)),
+    ]
+
+
+def _layout(info: TensorInfo) -> str:
+    text = f"stride {list(info.stride)}, "
+    text += "contiguous" if info.is_contiguous else "not contiguous"
+    if info.storage_offset:
+        text += f", storage offset {fmt.grouped(info.storage_offset)}"
+    return text
+
+
+def _sharing(info: TensorInfo, index: CheckpointIndex) -> Text:
+    others = index.shared_with(info.name)
+    if not others:
+        return Text("its own storage")
+    shown = ", ".join(fmt.printable(n) for n in others[:3])
+    more = f" (+{len(others) - 3} more)" if len(others) > 3 else ""
+    verb = "tied with" if all(index.tensors[n].shape == info.shape for n in others) else "shares"
+    return Text(f"{verb} {shown}{more}")
+
+
+def _trainable(requires_grad: bool | None) -> str:
+    if requires_grad is None:
+        return NOT_RECORDED
+    return "trainable (requires_grad)" if requires_grad else "frozen (requires_grad=False)"
+
+
+def _gradient(has_grad: bool | None) -> str:
+    if has_grad is None:
+        return NOT_RECORDED
+    return "saved with a .grad" if has_grad else "no .grad saved"
+
+
+def _where(info: TensorInfo, index: CheckpointIndex) -> Text:
+    if info.location is None:
+        return Text("bytes cannot be mapped")
+    name = fmt.printable(os.path.basename(info.location.path))
+    if len(index.files) <= 1:
+        return Text(f"byte offset {fmt.grouped(info.location.offset)}")
+    return Text(f"{name} @ {fmt.grouped(info.location.offset)}")
+
+
+def module_rows(node: ModuleNode, root: ModuleNode) -> list[Row]:
+    """A module's aggregate; `root` (the whole checkpoint) gives the shares."""
+    rows: list[Row] = [
+        ("module", Text(fmt.printable(node.path) or "(whole checkpoint)", style="bold")),
+        ("tensors", fmt.grouped(node.num_tensors)),
+        ("elements", f"{fmt.grouped(node.numel)} ({fmt.count(node.numel)})"),
+        ("bytes", f"{fmt.size(node.nbytes)} ({fmt.grouped(node.nbytes)})"),
+        ("share", _share(node, root.numel, root.nbytes)),
+    ]
+    for i, (dtype, nbytes) in enumerate(node.bytes_by_dtype().items()):
+        value = f"{dtype:<9} {fmt.size(nbytes):>10}  {fmt.percent(nbytes, node.nbytes)}"
+        rows.append(("by dtype" if i == 0 else "", value))
+    return rows
+
+
+def _share(node: ModuleNode, total_numel: int, total_bytes: int) -> str:
+    return (
+        f"{fmt.percent(node.numel, total_numel)} of elements, "
+        f"{fmt.percent(node.nbytes, total_bytes)} of bytes"
+    )
+
+
+def file_rows(index: CheckpointIndex) -> list[Row]:
+    rows: list[Row] = [
+        ("file", Text(fmt.printable(os.path.basename(index.path.rstrip("/"))))),
+        ("format", index.format),
+        ("tensors", fmt.grouped(len(index.tensors))),
+        ("on disk", f"{fmt.size(index.storage_nbytes)} of tensor data"),
+    ]
+    if len(index.files) > 1:
+        rows.append(("files", f"{len(index.files)} shards"))
+    rows.extend(("note", Text(note)) for note in index.notes)
+    return rows
+
+
+def metadata_rows(index: CheckpointIndex, prefix: str = "") -> list[Row]:
+    """Non-tensor entries (epoch, hyper-parameters) under `prefix`, then the file's metadata."""
+    rows: list[Row] = []
+    for entry in index.metadata.values():
+        if not prefix or entry.name.startswith(prefix + "."):
+            value = Text(fmt.printable(entry.preview))
+            value.append(f"  {entry.type_name}", style="dim")
+            rows.append((fmt.printable(entry.name), value))
+    if not prefix:
+        for key, text in index.file_metadata.items():
+            rows.append((fmt.printable(key), Text(fmt.printable(text))))
+    if len(rows) > MAX_META_ROWS:
+        rows = rows[:MAX_META_ROWS] + [("…", f"{len(rows) - MAX_META_ROWS} more entries")]
+    return rows
+
+
+def describe(node: ModuleNode, root: ModuleNode, index: CheckpointIndex) -> RenderableType:
+    """Everything the detail pane shows above the statistics."""
+    parts: list[RenderableType] = []
+    if node.tensor is not None:
+        parts.append(section("Tensor", rows_table(tensor_rows(node.tensor, index))))
+    if not node.is_leaf:
+        parts.append(section("Module", rows_table(module_rows(node, root))))
+    if node.path == "":
+        parts.append(section("File", rows_table(file_rows(index))))
+    meta = metadata_rows(index, node.path)
+    if meta and (node.path == "" or not node.is_leaf):
+        parts.append(section("Metadata", rows_table(meta)))
+    return Group(*parts)

@@ -1,0 +1,58 @@
+"""The right-hand pane: what the selected node is, and (for a tensor) its statistics.
+
+The screen sets `node`; the pane redraws. Statistics arrive through `stats` (a StatsView) whose
+methods the screen calls as the worker reports."""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from paramtui.core.model import CheckpointIndex
+from paramtui.core.tree import ModuleNode
+from paramtui.tui.widgets.describe import describe
+from paramtui.tui.widgets.stats_view import StatsView
+
+_CACHE_SIZE = 256  # module descriptions walk their subtree (bytes by dtype): keep recent ones
+
+
+class DetailPane(VerticalScroll):
+    """Details of the highlighted module or tensor."""
+
+    node: reactive[ModuleNode | None] = reactive(None, init=False)
+
+    def __init__(self, index: CheckpointIndex, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.index = index
+        self.root: ModuleNode | None = None  # set by the screen once the tree is built
+        self._described: dict[str, RenderableType] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Reading the index…", style="italic"), id="detail-info")
+        yield StatsView(id="stats")
+
+    def on_mount(self) -> None:
+        self.stats.display = False
+
+    @property
+    def stats(self) -> StatsView:
+        return self.query_one(StatsView)
+
+    def watch_node(self, node: ModuleNode | None) -> None:
+        info = self.query_one("#detail-info", Static)
+        info.update(self._describe(node) if node is not None else "")
+        self.stats.display = node is not None and node.tensor is not None
+        self.scroll_home(animate=False)
+
+    def _describe(self, node: ModuleNode) -> RenderableType:
+        cached = self._described.get(node.path)
+        if cached is None:
+            cached = describe(node, self.root or node, self.index)
+            if len(self._described) >= _CACHE_SIZE:
+                self._described.pop(next(iter(self._described)))
+            self._described[node.path] = cached
+        return cached

@@ -1,0 +1,196 @@
+"""The module tree: a lazy textual Tree over paramtui's ModuleNode tree.
+
+Children are created when a node is expanded, never before, so a checkpoint with 100k tensors
+shows its first level instantly. The widget posts ModuleHighlighted when its cursor moves."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from paramtui.core.tree import ModuleNode
+from paramtui.tui import fmt
+from paramtui.tui.messages import ModuleHighlighted
+
+NAME_WIDTH = 24  # sibling names are padded up to this many cells so the numbers line up
+EXPAND_ALL_LIMIT = 2000  # `e` opens a whole subtree only when it holds at most this many tensors
+
+
+def module_label(node: ModuleNode, name_width: int = 0) -> Text:
+    """`layers   12.6M  48.1 MiB` for a module, `weight   768×3072 float32` for a tensor.
+
+    Built from Text pieces, never markup: names are data and may hold any character."""
+    name = fmt.printable(node.name) or "(empty)"
+    label = Text(name, style="" if node.tensor is not None else "bold")
+    label.pad_right(max(name_width - len(name), 0))
+    if node.tensor is not None:
+        info = node.tensor
+        label.append(f"  {fmt.shape(info.shape)} ", style="dim")
+        label.append(info.dtype, style="dim italic")
+    if not node.is_leaf:
+        label.append(f"  {fmt.count(node.numel):>6}  {fmt.size(node.nbytes):>10}", style="dim")
+    return label
+
+
+def root_label(root: ModuleNode, title: str) -> Text:
+    label = Text(fmt.printable(title), style="bold")
+    label.append(f"  {fmt.count(root.numel)} params  {fmt.size(root.nbytes)}", style="dim")
+    return label
+
+
+class ModuleTree(Tree[ModuleNode]):
+    """Lazy tree of modules and tensors, in natural order (layers.2 before layers.10)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "expand_or_enter", "Expand", show=False),
+        Binding("left", "collapse_or_leave", "Collapse", show=False),
+        Binding("e", "expand_subtree", "Expand all", id="tree.expand_all"),
+        Binding("E", "collapse_subtree", "Collapse all", id="tree.collapse_all"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text("indexing…", style="dim"), id=id)
+        self.guide_depth = 3
+        self._keep: set[str] | None = None
+        self._populated: set[int] = set()
+        self._by_path: dict[str, TreeNode[ModuleNode]] = {}
+        self._title = ""
+
+    # -- loading and filtering -------------------------------------------------------------
+
+    def load(self, root: ModuleNode, title: str) -> None:
+        """Show `root` (the whole checkpoint) with its first level expanded."""
+        self._title = title
+        self._rebuild(root)
+
+    def apply_filter(self, keep: set[str] | None) -> None:
+        """Show only the node paths in `keep` (None: show everything)."""
+        self._keep = keep
+        root = self.root.data
+        if root is not None:
+            self._rebuild(root)
+
+    @property
+    def filtered(self) -> bool:
+        return self._keep is not None
+
+    def node_for_path(self, path: str) -> TreeNode[ModuleNode] | None:
+        """The tree node created for a dotted path, or None if it has not been created."""
+        return self._by_path.get(path)
+
+    @property
+    def created_count(self) -> int:
+        """How many tree nodes exist (the laziness under test)."""
+        return len(self._by_path)
+
+    def _rebuild(self, root: ModuleNode) -> None:
+        previous = self.cursor_node.data.path if self.cursor_node and self.cursor_node.data else ""
+        self._populated.clear()
+        self._by_path = {}
+        self.reset(root_label(root, self._title), root)
+        self._by_path[""] = self.root
+        self._populate(self.root)
+        self.root.expand()
+        if self._keep is not None and len(self._keep) <= EXPAND_ALL_LIMIT:
+            self._expand_deep(self.root)
+        self.go_to(self._by_path.get(previous, self.root))
+
+    def go_to(self, node: TreeNode[ModuleNode]) -> None:
+        """Put the cursor on `node` (which must be visible)."""
+        _ = self.last_line  # lays the lines out again, so `node.line` is current
+        self.move_cursor(node)
+
+    # -- laziness ----------------------------------------------------------------------------
+
+    def _visible_children(self, module: ModuleNode) -> list[ModuleNode]:
+        keep = self._keep
+        return [c for c in module.children if keep is None or c.path in keep]
+
+    def _populate(self, node: TreeNode[ModuleNode]) -> None:
+        """Create `node`'s children once; open a lone child module too (a.b.c chains)."""
+        if node.id in self._populated or node.data is None:
+            return
+        self._populated.add(node.id)
+        kids = self._visible_children(node.data)
+        width = min(max((len(k.name) for k in kids), default=0), NAME_WIDTH)
+        for kid in kids:
+            child = node.add(module_label(kid, width), kid, allow_expand=not kid.is_leaf)
+            self._by_path[kid.path] = child
+        if len(kids) == 1 and not kids[0].is_leaf:
+            self._populate(node.children[0])
+            node.children[0].expand()
+
+    def _expand_deep(self, node: TreeNode[ModuleNode]) -> None:
+        self._populate(node)
+        node.expand()
+        for child in node.children:
+            if child.allow_expand:
+                self._expand_deep(child)
+
+    @on(Tree.NodeExpanded)
+    def _on_expanded(self, event: Tree.NodeExpanded[ModuleNode]) -> None:
+        event.stop()
+        self._populate(event.node)
+
+    @on(Tree.NodeHighlighted)
+    def _on_highlighted(self, event: Tree.NodeHighlighted[ModuleNode]) -> None:
+        event.stop()
+        self.refresh_bindings()
+        if event.node.data is not None:
+            self.post_message(ModuleHighlighted(event.node.data))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_expand_or_enter(self) -> None:
+        node = self.cursor_node
+        if node is None or not node.allow_expand:
+            return
+        if not node.is_expanded:
+            self._populate(node)
+            node.expand()
+        elif node.children:
+            self.go_to(node.children[0])
+
+    def action_collapse_or_leave(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded and node.allow_expand:
+            node.collapse()
+        elif node.parent is not None:
+            self.go_to(node.parent)
+
+    def action_expand_subtree(self) -> None:
+        """Open everything below the cursor, or just one level when that would be huge."""
+        node = self.cursor_node
+        if node is None or node.data is None or not node.allow_expand:
+            return
+        if node.data.num_tensors <= EXPAND_ALL_LIMIT:
+            self._expand_deep(node)
+        else:
+            self._populate(node)
+            node.expand()
+            self.notify(
+                f"{node.data.num_tensors:,} tensors below: opened one level only.",
+                severity="warning",
+            )
+
+    def action_collapse_subtree(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        target = node if node.allow_expand else node.parent
+        if target is not None:
+            target.collapse_all()
+            self.go_to(target)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "expand_subtree":
+            node = self.cursor_node
+            return True if node is not None and node.allow_expand else None
+        return True
