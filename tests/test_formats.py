@@ -67,8 +67,17 @@ def test_nested_training_checkpoint(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "dtype",
-    [torch.bfloat16, torch.float16, torch.float8_e4m3fn, torch.float8_e5m2, torch.uint16,
-     torch.int8, torch.bool, torch.complex64, torch.float64],
+    [
+        torch.bfloat16,
+        torch.float16,
+        torch.float8_e4m3fn,
+        torch.float8_e5m2,
+        torch.uint16,
+        torch.int8,
+        torch.bool,
+        torch.complex64,
+        torch.float64,
+    ],
 )
 def test_every_dtype_and_views(tmp_path: Path, dtype: torch.dtype) -> None:
     base = torch.arange(24, dtype=torch.float32).reshape(4, 6).to(dtype)
@@ -113,8 +122,13 @@ def test_full_model_pickle_without_running_code(tmp_path: Path) -> None:
     with pytest.raises(Exception):  # noqa: B017 - weights_only refuses it; that is the point
         torch.load(path, weights_only=True)
     index = paramtui.open_checkpoint(path)
-    assert set(index.tensors) == {"body.0.weight", "body.0.bias", "body.2.weight",
-                                  "body.2.bias", "scale"}
+    assert set(index.tensors) == {
+        "body.0.weight",
+        "body.0.bias",
+        "body.2.weight",
+        "body.2.bias",
+        "scale",
+    }
     weight = index.tensor("body.0.weight")
     assert weight.role == "parameter" and weight.role_recorded
     assert weight.requires_grad is False
@@ -204,8 +218,12 @@ def test_garbage_gets_a_clear_error(tmp_path: Path, content: bytes, message: str
 def test_truncated_files(tmp_path: Path) -> None:
     for name, save in [
         ("t.pt", lambda p: torch.save({"w": torch.randn(100, 100)}, p)),
-        ("t_legacy.pt", lambda p: torch.save({"w": torch.randn(100, 100)}, p,
-                                             _use_new_zipfile_serialization=False)),
+        (
+            "t_legacy.pt",
+            lambda p: torch.save(
+                {"w": torch.randn(100, 100)}, p, _use_new_zipfile_serialization=False
+            ),
+        ),
         ("t.safetensors", lambda p: save_file({"w": torch.randn(100, 100)}, p)),
     ]:
         path = tmp_path / name

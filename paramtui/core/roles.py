@@ -19,14 +19,14 @@ _LEARNABLE_KINDS = {"float", "complex", "quantized"}
 
 def infer_role(name: str, dtype: str | None = None) -> str:
     """A best guess; callers mark it as inferred (TensorInfo.role_recorded stays False)."""
-    parts = name.split(".")
-    if any(part in _OPTIMIZER_ROOTS for part in parts[:2]):
+    first, _, rest = name.partition(".")
+    if first in _OPTIMIZER_ROOTS or rest.partition(".")[0] in _OPTIMIZER_ROOTS:
         return OPTIMIZER_STATE
-    leaf = parts[-1]
+    leaf = name.rpartition(".")[2]
     if leaf in _BUFFER_LEAVES or leaf.endswith("_mask"):
         return BUFFER
     if dtype is not None and dtype_info(dtype).kind not in _LEARNABLE_KINDS:
-        return BUFFER if len(parts) > 1 else OTHER
-    if len(parts) == 1 and leaf not in {"weight", "bias"}:
+        return BUFFER if rest else OTHER
+    if not rest and leaf not in {"weight", "bias"}:
         return OTHER
     return PARAMETER

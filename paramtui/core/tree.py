@@ -1,4 +1,9 @@
-"""Dotted tensor names -> a module tree with per-node aggregates and natural ordering."""
+"""Dotted tensor names -> a lazy module tree with per-node aggregates and natural ordering.
+
+A node holds the tensors at or below it and groups them into children only when asked, so the
+cost of showing a level is proportional to what lies under it: opening a 100k-tensor model only
+groups the top level.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from paramtui.core.dtypes import DTYPES
 from paramtui.core.model import TensorInfo
 
 _DIGITS = re.compile(r"(\d+)")
@@ -18,83 +24,80 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     )
 
 
+def _nbytes(info: TensorInfo, numel: int) -> int:
+    found = DTYPES.get(info.dtype)
+    return numel * (found.itemsize if found is not None else 1)
+
+
 class ModuleNode:
-    """A module (or a tensor leaf) in the tree. Children are sorted on first request."""
+    """A module (or a tensor leaf) in the tree. Children are built and sorted on first request."""
 
-    __slots__ = ("name", "path", "tensor", "num_tensors", "numel", "nbytes", "_children", "_sorted")
+    __slots__ = ("name", "path", "tensor", "num_tensors", "numel", "nbytes", "_members", "_sorted")
 
-    def __init__(self, name: str, path: str) -> None:
+    def __init__(self, name: str, path: str, members: list[TensorInfo]) -> None:
         self.name = name  # the last dotted segment ("" for the root)
         self.path = path  # the full dotted path ("" for the root)
-        self.tensor: TensorInfo | None = None
-        self.num_tensors = 0
-        self.numel = 0
-        self.nbytes = 0
-        self._children: dict[str, ModuleNode] = {}
+        self._members = members  # every tensor at or below this node, in file order
         self._sorted: list[ModuleNode] | None = None
+        self.tensor: TensorInfo | None = None
+        self.num_tensors = len(members)
+        numel = nbytes = 0
+        for info in members:
+            n = info.numel
+            numel += n
+            nbytes += _nbytes(info, n)
+            if info.name == path:
+                self.tensor = info
+        self.numel, self.nbytes = numel, nbytes
 
     @property
     def is_leaf(self) -> bool:
-        return not self._children
+        return self.tensor is not None and self.num_tensors == 1
 
     @property
     def children(self) -> list[ModuleNode]:
         if self._sorted is None:
-            self._sorted = sorted(self._children.values(), key=lambda n: natural_key(n.name))
+            groups: dict[str, list[TensorInfo]] = {}
+            start = len(self.path) + 1 if self.path else 0
+            for info in self._members:
+                if info.name == self.path and self.path:
+                    continue
+                end = info.name.find(".", start)
+                part = info.name[start:] if end < 0 else info.name[start:end]
+                groups.setdefault(part, []).append(info)
+            prefix = f"{self.path}." if self.path else ""
+            nodes = [ModuleNode(part, prefix + part, members) for part, members in groups.items()]
+            self._sorted = sorted(nodes, key=lambda n: natural_key(n.name))
         return self._sorted
 
     def child(self, name: str) -> ModuleNode | None:
-        return self._children.get(name)
+        for node in self.children:
+            if node.name == name:
+                return node
+        return None
 
     def find(self, path: str) -> ModuleNode | None:
         """The node at a full dotted path, or None."""
+        if not path:
+            return self
         node: ModuleNode | None = self
-        for part in path.split(".") if path else []:
+        for part in path[len(self.path) + 1 if self.path else 0 :].split("."):
             node = node.child(part) if node is not None else None
         return node
 
     def iter_tensors(self) -> Iterator[TensorInfo]:
-        """Every tensor at or below this node, in natural order."""
-        if self.tensor is not None:
-            yield self.tensor
-        for child in self.children:
-            yield from child.iter_tensors()
+        """Every tensor at or below this node, in file order."""
+        return iter(self._members)
 
     def bytes_by_dtype(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
-        for t in self.iter_tensors():
-            counts[t.dtype] += t.nbytes
+        for info in self._members:
+            counts[info.dtype] += info.nbytes
         return dict(counts.most_common())
 
 
 def build_tree(tensors: Iterable[TensorInfo]) -> ModuleNode:
-    """One pass over the names; aggregates are summed along each tensor's path."""
-    root = ModuleNode("", "")
-    for info in tensors:
-        numel, nbytes = info.numel, info.nbytes
-        node = root
-        node.num_tensors += 1
-        node.numel += numel
-        node.nbytes += nbytes
-        start = 0
-        name = info.name
-        while True:
-            dot = name.find(".", start)
-            end = len(name) if dot < 0 else dot
-            part = name[start:end]
-            nxt = node._children.get(part)
-            if nxt is None:
-                nxt = ModuleNode(part, name[:end])
-                node._children[part] = nxt
-            node = nxt
-            node.num_tensors += 1
-            node.numel += numel
-            node.nbytes += nbytes
-            if dot < 0:
-                break
-            start = dot + 1
-        node.tensor = info
-    return root
+    return ModuleNode("", "", list(tensors))
 
 
 def filter_paths(root: ModuleNode, needle: str) -> set[str]:
@@ -104,7 +107,10 @@ def filter_paths(root: ModuleNode, needle: str) -> set[str]:
     keep: set[str] = {""}
     for info in root.iter_tensors():
         if needle in info.name.lower():
-            parts = info.name.split(".")
-            for i in range(1, len(parts) + 1):
-                keep.add(".".join(parts[:i]))
+            name = info.name
+            dot = name.find(".")
+            while dot >= 0:
+                keep.add(name[:dot])
+                dot = name.find(".", dot + 1)
+            keep.add(name)
     return keep

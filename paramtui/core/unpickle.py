@@ -62,6 +62,9 @@ class Stub:
         obj.args, obj.state, obj.items, obj.entries = args, None, [], {}
         return obj
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Stub:
+        return Stub(self, *args)  # e.g. getattr(obj, "method")(...): recorded, not run
+
     def __setstate__(self, state: Any) -> None:
         self.state = state
 

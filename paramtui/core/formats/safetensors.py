@@ -6,6 +6,7 @@ thoroughly, since files come from people we do not trust."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 
@@ -47,34 +48,26 @@ def read_header(path: str) -> tuple[dict[str, dict[str, object]], dict[str, str]
     return header, {str(k): str(v) for k, v in meta.items()}, 8 + length
 
 
-def tensors_of_file(path: str, storage_prefix: str = "") -> list[TensorInfo]:
-    header, _, data_start = read_header(path)
+def _tensors(path: str, header: dict[str, object], data_start: int) -> list[TensorInfo]:
     data_size = os.path.getsize(path) - data_start
-    infos = []
-    for name, entry in header.items():
-        infos.append(_tensor(path, name, entry, data_start, data_size, storage_prefix))
-    return infos
+    return [_tensor(path, name, entry, data_start, data_size) for name, entry in header.items()]
 
 
-def _tensor(
-    path: str, name: str, entry: object, data_start: int, data_size: int, prefix: str
-) -> TensorInfo:
+def _tensor(path: str, name: str, entry: object, data_start: int, data_size: int) -> TensorInfo:
     if not isinstance(entry, dict):
         raise _bad(path, f"the entry for tensor '{name}' is not an object")
     code, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     dtype = SAFETENSORS_DTYPES.get(str(code))
     if dtype is None:
         raise _bad(path, f"tensor '{name}' has the unknown dtype {code!r}")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+    if type(shape) is not list or any(type(d) is not int or d < 0 for d in shape):
         raise _bad(path, f"tensor '{name}' has an invalid shape {shape!r}")
     if not (
         isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
     ):
         raise _bad(path, f"tensor '{name}' has invalid data_offsets {offsets!r}")
     begin, end = offsets
-    numel = 1
-    for d in shape:
-        numel *= d
+    numel = math.prod(shape)
     if not 0 <= begin <= end <= data_size or end - begin != numel * dtype_info(dtype).itemsize:
         raise _bad(
             path,
@@ -89,17 +82,19 @@ def _tensor(
         device=None,
         stride=stride,
         storage_offset=0,
-        storage_id=f"{prefix}{begin}",
+        storage_id=str(begin),
         location=DataLocation(path, data_start + begin, end - begin),
         role=infer_role(name, dtype),
     )
 
 
 def _contiguous_stride(shape: tuple[int, ...]) -> tuple[int, ...]:
+    if len(shape) == 2:
+        return (shape[1], 1)
     stride, acc = [], 1
     for d in reversed(shape):
         stride.append(acc)
-        acc *= max(d, 1)
+        acc *= d
     return tuple(reversed(stride))
 
 
@@ -111,9 +106,8 @@ def _bad(path: str, why: str) -> UnusableInput:
 
 
 def open_safetensors(path: str) -> CheckpointIndex:
-    header, meta, _ = read_header(path)
-    del header
-    infos = tensors_of_file(path)
+    header, meta, data_start = read_header(path)
+    infos = _tensors(path, header, data_start)
     return CheckpointIndex(
         path=path,
         format="safetensors",
