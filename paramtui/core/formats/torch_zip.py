@@ -8,13 +8,11 @@ CRCs are not checked (torch can write files with crc32 disabled; Python's zipfil
 from __future__ import annotations
 
 import struct
-import zipfile
 
 from paramtui.core.errors import UnusableInput
 from paramtui.core.formats.pickled import index_from_pickle
+from paramtui.core.formats.zipdir import ZipError, read_stored_records
 from paramtui.core.model import CheckpointIndex, DataLocation
-
-_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # 30 bytes
 
 
 def open_torch_zip(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
@@ -45,21 +43,8 @@ def open_torch_zip(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
 def _read_directory(path: str) -> dict[str, tuple[int, int]]:
     """Record name -> (data offset, size) for stored (uncompressed) records."""
     try:
-        with zipfile.ZipFile(path) as zf, open(path, "rb") as f:
-            infos = zf.infolist()
-            out = {}
-            for info in infos:
-                if info.compress_type != zipfile.ZIP_STORED:
-                    continue
-                f.seek(info.header_offset)
-                header = f.read(_LOCAL_HEADER.size)
-                if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-                    raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-                name_len, extra_len = _LOCAL_HEADER.unpack(header)[-2:]
-                start = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
-                out[info.filename] = (start, info.compress_size)
-            return out
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        return read_stored_records(path)
+    except (ZipError, OSError, ValueError, struct.error) as exc:
         raise UnusableInput(
             f"{path} looks like a PyTorch zip checkpoint but its zip structure is damaged ({exc}). "
             "The file may be truncated or still being written; copy it again."
