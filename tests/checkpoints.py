@@ -151,7 +151,9 @@ def write_hf_sharded(folder: Path, state: dict[str, torch.Tensor], kind: str) ->
 
 
 def storage_bytes(t: torch.Tensor) -> bytes:
-    return bytes(t.untyped_storage())
+    """The raw bytes of the whole storage behind `t` (not only the view's elements)."""
+    raw = torch.empty(0, dtype=torch.uint8).set_(t.untyped_storage())
+    return raw.numpy().tobytes()
 
 
 def read_location(path: str, offset: int, nbytes: int) -> bytes:

@@ -35,7 +35,7 @@ def open_file(path: str, head: bytes, size: int, *, trust_pickle: bool) -> Check
         from paramtui.core.formats.torch_legacy import open_torch_legacy
 
         return open_torch_legacy(path, trust_pickle=trust_pickle)
-    if safetensors.looks_like_safetensors(head, size):
+    if safetensors.looks_like_safetensors(head):
         return safetensors.open_safetensors(path)
     if size == 0:
         raise UnusableInput(f"{path} is empty (0 bytes); it holds no checkpoint.")

@@ -18,14 +18,15 @@ from paramtui.core.roles import infer_role
 MAX_HEADER = 100 * 1024 * 1024  # the limit the safetensors library itself enforces
 
 
-def looks_like_safetensors(head: bytes, file_size: int) -> bool:
+def looks_like_safetensors(head: bytes) -> bool:
+    """A plausible header length followed by a JSON object; the length is checked later."""
     if len(head) < 9:
         return False
     (length,) = struct.unpack("<Q", head[:8])
-    return 2 <= length <= min(MAX_HEADER, file_size - 8) and head[8:9] == b"{"
+    return 2 <= length <= MAX_HEADER and head[8:9] == b"{"
 
 
-def read_header(path: str) -> tuple[dict[str, dict[str, object]], dict[str, str], int]:
+def read_header(path: str) -> tuple[dict[str, object], dict[str, str], int]:
     """(tensor entries, __metadata__, data start offset). Raises UnusableInput on bad headers."""
     size = os.path.getsize(path)
     with open(path, "rb") as f:

@@ -99,4 +99,4 @@ def _data_start(mm: mmap.mmap, header_offset: int) -> int:
     if header_offset + 30 > len(mm) or mm[header_offset : header_offset + 4] != b"PK\x03\x04":
         raise ZipError("bad local file header")
     name_len, extra_len = struct.unpack_from("<2H", mm, header_offset + 26)
-    return header_offset + 30 + name_len + extra_len
+    return int(header_offset) + 30 + int(name_len) + int(extra_len)
