@@ -8,10 +8,10 @@ from paramtui.core.formats.detect import open_path
 from paramtui.core.model import CheckpointIndex
 
 
-def open_checkpoint(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> CheckpointIndex:
+def open_checkpoint(path: str | os.PathLike[str]) -> CheckpointIndex:
     """Index a checkpoint (file or Hugging Face folder) without reading tensor bytes.
 
-    Pickles are read by a restricted unpickler that never imports or runs anything from the file;
-    `trust_pickle=True` allows torch's full unpickler for files that need it.
+    Pickles are read by a restricted unpickler that never imports or runs anything the file
+    names: unknown classes and functions become inert placeholders.
     """
-    return open_path(os.fspath(path), trust_pickle=trust_pickle)
+    return open_path(os.fspath(path))

@@ -17,7 +17,7 @@ from paramtui.demo.model import DemoConfig, DemoModel
 SEED = 1234
 SEQ_LEN = 16
 FANOUT = 4  # the best possible loss is ln(4) = 1.386
-BATCH = 64
+BATCH = 32
 STEPS_PER_EPOCH = 20
 EPOCHS = 3
 LR = 3e-3
@@ -42,7 +42,8 @@ def language_batch(gen: torch.Generator, table: torch.Tensor) -> tuple[torch.Ten
 
 def make_optimizer(model: DemoModel) -> torch.optim.Adam:
     """Adam over the trainable parameters, matrices with weight decay, the rest without."""
-    decay, no_decay = [], []
+    decay: list[tuple[str, torch.nn.Parameter]] = []
+    no_decay: list[tuple[str, torch.nn.Parameter]] = []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (decay if param.ndim >= 2 and "emb" not in name else no_decay).append((name, param))
@@ -69,7 +70,7 @@ def train(progress: Callable[[str], None]) -> dict[str, Any]:
             inputs, targets = language_batch(gen, table)
             loss = F.cross_entropy(model(inputs).flatten(0, 1), targets.flatten())
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             losses.append(round(loss.item(), 6))
         progress(f"epoch {epoch + 1}/{EPOCHS}: loss {losses[-1]:.3f}")

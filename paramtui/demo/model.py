@@ -35,7 +35,8 @@ class CausalConvStem(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.pad(x.transpose(1, 2), (self.kernel - 1, 0))  # left padding keeps it causal
-        return x + self.norm(self.conv(y)).transpose(1, 2)
+        out: torch.Tensor = x + self.norm(self.conv(y)).transpose(1, 2)
+        return out
 
 
 class Attention(nn.Module):
@@ -56,7 +57,8 @@ class Attention(nn.Module):
         q, k, v = heads
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.n_heads)
         weights = scores.masked_fill(~mask[:t, :t], float("-inf")).softmax(dim=-1)
-        return self.o_proj((weights @ v).transpose(1, 2).reshape(b, t, d))
+        out: torch.Tensor = self.o_proj((weights @ v).transpose(1, 2).reshape(b, t, d))
+        return out
 
 
 class MLP(nn.Module):
@@ -66,7 +68,8 @@ class MLP(nn.Module):
         self.fc2 = nn.Linear(d_ff, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
+        out: torch.Tensor = self.fc2(F.gelu(self.fc1(x)))
+        return out
 
 
 class Block(nn.Module):
@@ -79,7 +82,8 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln1(x), mask)
-        return x + self.mlp(self.ln2(x))
+        out: torch.Tensor = x + self.mlp(self.ln2(x))
+        return out
 
 
 class DemoModel(nn.Module):
@@ -105,7 +109,8 @@ class DemoModel(nn.Module):
         x = self.stem(self.tok_emb(idx) + self.pos_emb(positions))
         for block in self.blocks:
             x = block(x, self.causal_mask)
-        return self.lm_head(self.ln_f(x))
+        logits: torch.Tensor = self.lm_head(self.ln_f(x))
+        return logits
 
 
 def _init_weights(module: nn.Module) -> None:

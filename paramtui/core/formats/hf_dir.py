@@ -19,17 +19,17 @@ _INDEXES = [
 ]
 
 
-def open_hf_dir(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
+def open_hf_dir(path: str) -> CheckpointIndex:
     for name, kind in _INDEXES:
         index_path = os.path.join(path, name)
         if os.path.isfile(index_path):
-            index = _open_sharded(path, index_path, kind, trust_pickle)
+            index = _open_sharded(path, index_path, kind)
             break
     else:
         for name, kind in _SINGLE:
             file_path = os.path.join(path, name)
             if os.path.isfile(file_path):
-                index = _open_one(file_path, trust_pickle)
+                index = _open_one(file_path)
                 index.format = f"hugging face folder ({kind})"
                 index.path = path
                 break
@@ -43,13 +43,13 @@ def open_hf_dir(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
     return index
 
 
-def _open_one(file_path: str, trust_pickle: bool) -> CheckpointIndex:
+def _open_one(file_path: str) -> CheckpointIndex:
     from paramtui.core.formats.detect import open_path
 
-    return open_path(file_path, trust_pickle=trust_pickle)
+    return open_path(file_path)
 
 
-def _open_sharded(folder: str, index_path: str, kind: str, trust_pickle: bool) -> CheckpointIndex:
+def _open_sharded(folder: str, index_path: str, kind: str) -> CheckpointIndex:
     weight_map, meta = _read_index(index_path)
     shards: dict[str, list[str]] = {}
     for tensor_name, shard in weight_map.items():
@@ -58,7 +58,7 @@ def _open_sharded(folder: str, index_path: str, kind: str, trust_pickle: bool) -
     notes: list[str] = []
     for shard, names in shards.items():
         shard_path = _shard_path(folder, index_path, shard)
-        found = _shard_tensors(shard_path, trust_pickle)
+        found = _shard_tensors(shard_path)
         for name in names:
             info = found.get(name)
             if info is None:
@@ -107,8 +107,8 @@ def _shard_path(folder: str, index_path: str, shard: str) -> str:
     return resolved
 
 
-def _shard_tensors(shard_path: str, trust_pickle: bool) -> dict[str, TensorInfo]:
-    return _open_one(shard_path, trust_pickle).tensors
+def _shard_tensors(shard_path: str) -> dict[str, TensorInfo]:
+    return _open_one(shard_path).tensors
 
 
 def _prefixed_storage(info: TensorInfo, shard: str) -> TensorInfo:

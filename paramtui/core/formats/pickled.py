@@ -37,9 +37,7 @@ def unpickle_or_explain(path: str, data: bytes) -> UnpickleResult:
         ) from None
 
 
-def index_from_pickle(
-    path: str, kind: str, data: bytes, locate: Locate, *, trust_pickle: bool = False
-) -> CheckpointIndex:
+def index_from_pickle(path: str, kind: str, data: bytes, locate: Locate) -> CheckpointIndex:
     result = unpickle_or_explain(path, data)
     found, meta = flatten(result.obj)
     tensors: dict[str, TensorInfo] = {}

@@ -21,7 +21,7 @@ MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
 
 
-def open_torch_legacy(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
+def open_torch_legacy(path: str) -> CheckpointIndex:
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         try:
@@ -46,7 +46,7 @@ def open_torch_legacy(path: str, *, trust_pickle: bool = False) -> CheckpointInd
         offset = offsets.get(key)
         return None if offset is None else DataLocation(path, offset, nbytes)
 
-    return index_from_pickle(path, "torch legacy", data, locate, trust_pickle=trust_pickle)
+    return index_from_pickle(path, "torch legacy", data, locate)
 
 
 def _check_preamble(path: str, f: BinaryIO) -> None:

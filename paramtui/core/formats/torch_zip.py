@@ -15,7 +15,7 @@ from paramtui.core.formats.zipdir import ZipError, read_stored_records
 from paramtui.core.model import CheckpointIndex, DataLocation
 
 
-def open_torch_zip(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
+def open_torch_zip(path: str) -> CheckpointIndex:
     records = _read_directory(path)
     pkl_name = _find_data_pkl(path, records)
     prefix = pkl_name[: -len("data.pkl")]
@@ -37,7 +37,7 @@ def open_torch_zip(path: str, *, trust_pickle: bool = False) -> CheckpointIndex:
         return DataLocation(path, record[0], min(nbytes, record[1]))
 
     kind = "torchscript" if f"{prefix}constants.pkl" in records else "torch zip"
-    return index_from_pickle(path, kind, data, locate, trust_pickle=trust_pickle)
+    return index_from_pickle(path, kind, data, locate)
 
 
 def _read_directory(path: str) -> dict[str, tuple[int, int]]:
