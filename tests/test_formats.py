@@ -253,3 +253,22 @@ def test_import_and_safetensors_index_do_not_import_heavy_modules(tmp_path: Path
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_safetensors_header_length_starting_with_0x80(tmp_path: Path) -> None:
+    """A header of 128 bytes makes the file start with 0x80, like a pickle."""
+    for pad in range(200):
+        path = tmp_path / "h.safetensors"
+        save_file({"x": torch.ones(1), "y" * pad: torch.ones(1)}, path)
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.skip("no padding gave a 0x80 first byte")
+    assert paramtui.open_checkpoint(path).format == "safetensors"
+
+
+@pytest.mark.parametrize("dtype", [torch.float8_e4m3fnuz, torch.float8_e5m2fnuz])
+def test_safetensors_fnuz_dtypes(tmp_path: Path, dtype: torch.dtype) -> None:
+    path = tmp_path / "f.safetensors"
+    save_file({"x": torch.zeros(3, dtype=dtype)}, path)
+    assert paramtui.open_checkpoint(path).tensor("x").dtype == str(dtype).removeprefix("torch.")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CHUNK = 1 << 20  # elements
 COPY_BLOCK = 64 << 20  # bytes copied at a time when unaligned storages must be copied
-_VIEWABLE_KINDS = {"float", "int", "uint", "bool", "complex"}
+VIEWABLE_KINDS = frozenset({"float", "int", "uint", "bool", "complex"})
 
 _lock = threading.Lock()
 _maps: dict[str, tuple[tuple[int, int, int, int], mmap.mmap]] = {}
@@ -39,7 +39,7 @@ def unviewable_reason(info: TensorInfo) -> str | None:
         return f"its layout is {info.layout}; only dense (strided) tensors are read in place"
     if kind == "quantized":
         return f"{info.dtype} is a quantized dtype, which paramtui does not decode yet"
-    if kind not in _VIEWABLE_KINDS:
+    if kind not in VIEWABLE_KINDS:
         return f"the dtype {info.dtype} is unknown to paramtui"
     if info.location is None:
         return "the file does not say where its bytes are, so they cannot be read in place"
@@ -54,11 +54,10 @@ def open_tensor(info: TensorInfo) -> torch.Tensor:
     """
     import torch
 
-    numel, dtype = info.numel, _torch_dtype(info.dtype)
-    if numel == 0:
-        _check(info)
-        return torch.empty_strided(info.shape, info.stride, dtype=dtype)
     start, nbytes = _checked_range(info)
+    dtype = _torch_dtype(info.dtype)
+    if info.numel == 0:
+        return torch.empty_strided(info.shape, info.stride, dtype=dtype)
     mm = _mapping(info)
     if start % info.itemsize == 0:
         flat = torch.frombuffer(mm, dtype=dtype, count=nbytes // info.itemsize, offset=start)
@@ -72,10 +71,9 @@ def iter_chunks(info: TensorInfo, chunk_elems: int = DEFAULT_CHUNK) -> Iterator[
 
     Contiguous aligned tensors yield zero-copy views; other tensors materialise one chunk at a
     time (gathered through a byte view, so unaligned data never meets a typed kernel)."""
-    if info.numel == 0:
-        _check(info)
-        return
     start, nbytes = _checked_range(info)
+    if info.numel == 0:
+        return
     mm = _mapping(info)
     shape, stride = coalesce(info.shape, info.stride)
     if start % info.itemsize == 0:
@@ -93,7 +91,7 @@ def iter_tensor_chunks(
     shape, stride = coalesce(tuple(tensor.shape), tuple(tensor.stride()))
     view = tensor.detach().as_strided(shape, stride)
     for index in block_indices(shape, chunk_elems):
-        yield view[index].reshape(-1).cpu()
+        yield view[index].reshape(-1).contiguous().cpu()
 
 
 def release_pages(info: TensorInfo) -> None:
@@ -147,7 +145,7 @@ def _typed_chunks(
     )
     view = flat.as_strided(shape, stride, 0)
     for index in block_indices(shape, chunk):
-        yield view[index].reshape(-1)
+        yield view[index].reshape(-1).contiguous()  # a view when the block is contiguous
 
 
 def _byte_chunks(
@@ -184,7 +182,7 @@ def _checked_range(info: TensorInfo) -> tuple[int, int]:
     """(file offset, byte count) of the elements `info` reaches; raises when they are missing."""
     loc = _check(info)
     first = info.storage_offset * info.itemsize
-    nbytes = extent(info.shape, info.stride) * info.itemsize
+    nbytes = extent(info.shape, info.stride) * info.itemsize if info.numel else 0
     if first + nbytes > loc.nbytes:
         raise UnusableInput(
             f"tensor '{info.name}' in {loc.path} reaches byte {first + nbytes} of its storage, "

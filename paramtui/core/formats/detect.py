@@ -31,12 +31,12 @@ def open_file(path: str, head: bytes, size: int) -> CheckpointIndex:
         from paramtui.core.formats.torch_zip import open_torch_zip
 
         return open_torch_zip(path)
+    if safetensors.looks_like_safetensors(head):  # before pickles: a header length can start 0x80
+        return safetensors.open_safetensors(path)
     if head[:1] == b"\x80":
         from paramtui.core.formats.torch_legacy import open_torch_legacy
 
         return open_torch_legacy(path)
-    if safetensors.looks_like_safetensors(head):
-        return safetensors.open_safetensors(path)
     if size == 0:
         raise UnusableInput(f"{path} is empty (0 bytes); it holds no checkpoint.")
     raise UnusableInput(
