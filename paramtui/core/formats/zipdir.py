@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from dataclasses import dataclass
 
 _EOCD = struct.Struct("<4s4H2LH")  # 22 bytes
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes
@@ -22,11 +23,25 @@ class ZipError(ValueError):
     pass
 
 
-def read_stored_records(path: str) -> dict[str, tuple[int, int]]:
-    """Record name -> (offset of its first data byte, size) for every uncompressed record."""
+@dataclass(frozen=True, slots=True)
+class ZipRecord:
+    name: str
+    data_offset: int  # first byte of the (stored or compressed) data
+    size: int  # bytes of data in the file
+    method: int  # 0 = stored
+    crc32: int
+
+
+def read_records(path: str) -> list[ZipRecord]:
+    """Every record of the zip, in central-directory order."""
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         count, dir_offset = _find_directory(mm)
         return _walk_directory(mm, count, dir_offset)
+
+
+def read_stored_records(path: str) -> dict[str, tuple[int, int]]:
+    """Record name -> (offset of its first data byte, size) for every uncompressed record."""
+    return {r.name: (r.data_offset, r.size) for r in read_records(path) if r.method == 0}
 
 
 def _find_directory(mm: mmap.mmap) -> tuple[int, int]:
@@ -43,27 +58,21 @@ def _find_directory(mm: mmap.mmap) -> tuple[int, int]:
         fields = _ZIP64_EOCD.unpack_from(mm, eocd64)
         if fields[0] != b"PK\x06\x06":
             raise ZipError("bad zip64 end-of-central-directory record")
-        count, dir_offset = fields[6], fields[8]
+        count, dir_offset = fields[7], fields[9]
     return count, dir_offset
 
 
-def _walk_directory(mm: mmap.mmap, count: int, pos: int) -> dict[str, tuple[int, int]]:
+def _walk_directory(mm: mmap.mmap, count: int, pos: int) -> list[ZipRecord]:
     size = len(mm)
-    records: dict[str, tuple[int, int]] = {}
+    records: list[ZipRecord] = []
     for _ in range(count):
         if pos + _CENTRAL.size > size:
             raise ZipError("the central directory runs past the end of the file")
         fields = _CENTRAL.unpack_from(mm, pos)
         if fields[0] != b"PK\x01\x02":
             raise ZipError("bad central directory entry")
-        method, comp_size, name_len, extra_len, comment_len = (
-            fields[4],
-            fields[8],
-            fields[10],
-            fields[11],
-            fields[12],
-        )
-        header_offset = fields[16]
+        method, crc, comp_size = fields[4], fields[7], fields[8]
+        name_len, extra_len, comment_len, header_offset = fields[10:13] + (fields[16],)
         name = mm[pos + 46 : pos + 46 + name_len].decode("utf-8", "replace")
         if _U32_MAX in (comp_size, header_offset):
             comp_size, header_offset = _zip64_sizes(
@@ -73,8 +82,7 @@ def _walk_directory(mm: mmap.mmap, count: int, pos: int) -> dict[str, tuple[int,
                 header_offset,
             )
         pos += 46 + name_len + extra_len + comment_len
-        if method == 0:
-            records[name] = (_data_start(mm, header_offset), comp_size)
+        records.append(ZipRecord(name, _data_start(mm, header_offset), comp_size, method, crc))
     return records
 
 

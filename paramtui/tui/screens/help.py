@@ -28,14 +28,23 @@ KEYS = [
 ]
 
 PANES = [
-    ("tree", "modules in natural order (layers.2 before layers.10) with their parameter "
-     "count and bytes; tensors with shape and dtype. Children appear when expanded."),
-    ("details", "for a tensor: shape, dtype, the device it was saved from, elements, bytes, "
-     "stride, storage sharing (tied weights), role, trainable or frozen and gradient — "
-     "'not recorded' when the file does not say. For a module: tensors, parameters, bytes "
-     "by dtype and its share of the model. The top node shows the file and its metadata."),
-    ("statistics", "mean, std, min, max, mean |x|, L2 norm, zeros, NaN and Inf counts and a "
-     "histogram, computed in the background when the cursor rests on a tensor."),
+    (
+        "tree",
+        "modules in natural order (layers.2 before layers.10) with their parameter "
+        "count and bytes; tensors with shape and dtype. Children appear when expanded.",
+    ),
+    (
+        "details",
+        "for a tensor: shape, dtype, the device it was saved from, elements, bytes, "
+        "stride, storage sharing (tied weights), role, trainable or frozen and gradient — "
+        "'not recorded' when the file does not say. For a module: tensors, parameters, bytes "
+        "by dtype and its share of the model. The top node shows the file and its metadata.",
+    ),
+    (
+        "statistics",
+        "mean, std, min, max, mean |x|, L2 norm, zeros, NaN and Inf counts and a "
+        "histogram, computed in the background when the cursor rests on a tensor.",
+    ),
 ]
 
 

@@ -31,6 +31,17 @@ def rows_table(rows: list[Row]) -> Table:
     return table
 
 
+def assignments(rows: list[Row]) -> Text:
+    """`key = value` lines for entries whose keys can be long (metadata); lines wrap as text."""
+    out = Text()
+    for i, (key, value) in enumerate(rows):
+        out.append("\n" if i else "")
+        out.append(key, style="dim")
+        out.append(" = ", style="dim")
+        out.append(value if isinstance(value, Text) else Text(value))
+    return out
+
+
 def section(title: str, body: RenderableType) -> Group:
     return Group(Text(title, style="bold underline"), body, Text(""))
 
@@ -93,15 +104,18 @@ def _where(info: TensorInfo, index: CheckpointIndex) -> Text:
 
 def module_rows(node: ModuleNode, root: ModuleNode) -> list[Row]:
     """A module's aggregate; `root` (the whole checkpoint) gives the shares."""
-    rows: list[Row] = [
-        ("module", Text(fmt.printable(node.path) or "(whole checkpoint)", style="bold")),
+    rows: list[Row] = (
+        [("module", Text(fmt.printable(node.path), style="bold"))] if node.path else []
+    )
+    rows += [
         ("tensors", fmt.grouped(node.num_tensors)),
         ("elements", f"{fmt.grouped(node.numel)} ({fmt.count(node.numel)})"),
         ("bytes", f"{fmt.size(node.nbytes)} ({fmt.grouped(node.nbytes)})"),
-        ("share", _share(node, root.numel, root.nbytes)),
     ]
+    if node is not root:
+        rows.append(("share", _share(node, root.numel, root.nbytes)))
     for i, (dtype, nbytes) in enumerate(node.bytes_by_dtype().items()):
-        value = f"{dtype:<9} {fmt.size(nbytes):>10}  {fmt.percent(nbytes, node.nbytes)}"
+        value = f"{dtype} {fmt.size(nbytes)} ({fmt.percent(nbytes, node.nbytes)})"
         rows.append(("by dtype" if i == 0 else "", value))
     return rows
 
@@ -126,16 +140,22 @@ def file_rows(index: CheckpointIndex) -> list[Row]:
     return rows
 
 
-def metadata_rows(index: CheckpointIndex, prefix: str = "") -> list[Row]:
-    """Non-tensor entries (epoch, hyper-parameters) under `prefix`, then the file's metadata."""
+def metadata_rows(
+    index: CheckpointIndex, prefix: str, skip: frozenset[str] = frozenset()
+) -> list[Row]:
+    """Non-tensor entries (epoch, hyper-parameters) under `prefix`, shallow names first, minus
+    those under the top-level modules in `skip` (shown when that module is selected); at the
+    top, also the file's own metadata."""
     rows: list[Row] = []
-    for entry in index.metadata.values():
-        if not prefix or entry.name.startswith(prefix + "."):
+    entries = sorted(index.metadata.values(), key=lambda e: e.name.count("."))
+    for entry in entries:
+        inside = not prefix or entry.name.startswith(prefix + ".")
+        if inside and entry.name.split(".", 1)[0] not in skip:
             value = Text(fmt.printable(entry.preview))
-            value.append(f"  {entry.type_name}", style="dim")
-            rows.append((fmt.printable(entry.name), value))
+            value.append(f"  ({entry.type_name})", style="dim")
+            rows.append((fmt.printable(entry.name[len(prefix) + 1 if prefix else 0 :]), value))
     if not prefix:
-        for key, text in index.file_metadata.items():
+        for key, text in sorted(index.file_metadata.items()):  # writers store them unordered
             rows.append((fmt.printable(key), Text(fmt.printable(text))))
     if len(rows) > MAX_META_ROWS:
         rows = rows[:MAX_META_ROWS] + [("…", f"{len(rows) - MAX_META_ROWS} more entries")]
@@ -148,10 +168,12 @@ def describe(node: ModuleNode, root: ModuleNode, index: CheckpointIndex) -> Rend
     if node.tensor is not None:
         parts.append(section("Tensor", rows_table(tensor_rows(node.tensor, index))))
     if not node.is_leaf:
-        parts.append(section("Module", rows_table(module_rows(node, root))))
+        title = "Checkpoint" if node.path == "" else "Module"
+        parts.append(section(title, rows_table(module_rows(node, root))))
     if node.path == "":
         parts.append(section("File", rows_table(file_rows(index))))
-    meta = metadata_rows(index, node.path)
+    skip = frozenset(c.name for c in node.children) if node.path == "" else frozenset()
+    meta = metadata_rows(index, node.path, skip)
     if meta and (node.path == "" or not node.is_leaf):
-        parts.append(section("Metadata", rows_table(meta)))
+        parts.append(section("Metadata", assignments(meta)))
     return Group(*parts)

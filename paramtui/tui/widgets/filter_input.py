@@ -13,7 +13,7 @@ class FilterInput(Input):
     """Case-insensitive substring filter over tensor names."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Clear filter", id="filter.clear"),
+        Binding("escape", "dismiss", "Clear", id="filter.clear"),
     ]
 
     class Dismissed(Message):

@@ -49,8 +49,8 @@ class ModuleTree(Tree[ModuleNode]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "expand_or_enter", "Expand", show=False),
         Binding("left", "collapse_or_leave", "Collapse", show=False),
-        Binding("e", "expand_subtree", "Expand all", id="tree.expand_all"),
-        Binding("E", "collapse_subtree", "Collapse all", id="tree.collapse_all"),
+        Binding("e", "expand_subtree", "Expand", id="tree.expand_all"),
+        Binding("E", "collapse_subtree", "Collapse", id="tree.collapse_all"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -60,6 +60,7 @@ class ModuleTree(Tree[ModuleNode]):
         self._populated: set[int] = set()
         self._by_path: dict[str, TreeNode[ModuleNode]] = {}
         self._title = ""
+        self._cursor_expandable = True
 
     # -- loading and filtering -------------------------------------------------------------
 
@@ -100,9 +101,28 @@ class ModuleTree(Tree[ModuleNode]):
             self._expand_deep(self.root)
         self.go_to(self._by_path.get(previous, self.root))
 
+    def reveal(self, path: str) -> bool:
+        """Open the ancestors of `path` and put the cursor on it (False: not in the tree)."""
+        node: TreeNode[ModuleNode] | None = self.root
+        parts = path.split(".") if path else []
+        for i in range(1, len(parts) + 1):
+            assert node is not None
+            self._populate(node)
+            node.expand()
+            node = self._by_path.get(".".join(parts[:i]))
+            if node is None:
+                return False
+        assert node is not None
+        self.go_to(node)
+        return True
+
     def go_to(self, node: TreeNode[ModuleNode]) -> None:
         """Put the cursor on `node` (which must be visible)."""
+        before = self.cursor_node
         _ = self.last_line  # lays the lines out again, so `node.line` is current
+        if node.line == self.cursor_line and node is not before and node.data is not None:
+            # Same line, new node (after a rebuild): Tree would not report it, so we do.
+            self.post_message(ModuleHighlighted(node.data))
         self.move_cursor(node)
 
     # -- laziness ----------------------------------------------------------------------------
@@ -140,7 +160,9 @@ class ModuleTree(Tree[ModuleNode]):
     @on(Tree.NodeHighlighted)
     def _on_highlighted(self, event: Tree.NodeHighlighted[ModuleNode]) -> None:
         event.stop()
-        self.refresh_bindings()
+        if event.node.allow_expand != self._cursor_expandable:
+            self._cursor_expandable = event.node.allow_expand
+            self.refresh_bindings()  # `e` applies to modules only (the Footer is costly to redo)
         if event.node.data is not None:
             self.post_message(ModuleHighlighted(event.node.data))
 

@@ -59,42 +59,39 @@ class StatsView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Text("Statistics", style="bold underline"), id="stats-title")
         yield Static(id="stats-status")
-        yield Static(id="stats-table")
-        yield Static(id="stats-notes")
-        yield Sparkline([], id="histogram")
-        yield Static(id="histogram-axis")
+        with Vertical(id="stats-result"):
+            yield Static(id="stats-table")
+            yield Static(id="stats-notes")
+            yield Sparkline([], id="histogram")
+            yield Static(id="histogram-axis")
 
     def show_pending(self, note: str = "") -> None:
         self._status(f"computing…{'  ' + note if note else ''}")
-        self._set_result(None)
 
     def show_progress(self, fraction: float) -> None:
         self._status(f"computing… {fraction:.0%}")
 
     def show_error(self, reason: str) -> None:
         self._status(reason)
-        self._set_result(None)
-
-    def show_stats(self, stats: TensorStats) -> None:
-        status = self.query_one("#stats-status", Static)
-        status.display = False
-        self._set_result(stats)
 
     def _status(self, text: str) -> None:
+        """Only the status line changes while waiting: moving the cursor stays cheap."""
         status = self.query_one("#stats-status", Static)
         status.update(Text(text, style="italic"))
         status.display = True
+        self.query_one("#stats-result").display = False
 
-    def _set_result(self, stats: TensorStats | None) -> None:
-        table = self.query_one("#stats-table", Static)
+    def show_stats(self, stats: TensorStats) -> None:
+        self.query_one("#stats-status").display = False
+        self.query_one("#stats-table", Static).update(stats_table(stats))
         notes = self.query_one("#stats-notes", Static)
+        notes.update(notes_text(stats))
+        notes.display = bool(stats.notes)
+        has_histogram = len(stats.histogram_counts) > 1
         histogram = self.query_one("#histogram", Sparkline)
+        histogram.data = list(stats.histogram_counts) if has_histogram else []
         axis = self.query_one("#histogram-axis", Static)
-        has_histogram = stats is not None and len(stats.histogram_counts) > 1
-        table.update(stats_table(stats) if stats is not None else "")
-        notes.update(notes_text(stats) if stats is not None else "")
-        notes.display = stats is not None and bool(stats.notes)
-        histogram.data = list(stats.histogram_counts) if has_histogram and stats else []
         histogram.display = axis.display = has_histogram
-        if has_histogram and stats is not None:
+        if has_histogram:
             axis.update(axis_table(stats))
+        self.query_one("#stats-result").display = True

@@ -1,0 +1,97 @@
+"""`python -m paramtui.tui.screenshots OUTDIR`: the README's screenshots, generated, never drawn.
+
+Drives the real app on the demo checkpoint with run_test() and writes deterministic SVGs:
+main.svg (a tensor with its statistics), filter.svg (the tree filtered by name) and help.svg."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from paramtui.tui.app import ParamtuiApp
+from paramtui.tui.widgets.module_tree import ModuleTree
+
+SIZE = (120, 40)
+MAIN_TENSOR = "model.tok_emb.weight"  # tied with lm_head: the pane shows the sharing
+FILTER_TEXT = "fc1"
+
+Scene = Callable[[Pilot[int]], Awaitable[None]]
+
+
+async def settle(pilot: Pilot[int], until: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Run the app until `until()` holds, then let the screen repaint."""
+    for _ in range(int(timeout / 0.05)):
+        if until():
+            break
+        await pilot.pause(0.05)
+    else:
+        raise TimeoutError("the app did not reach the state to photograph")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def tree_ready(pilot: Pilot[int]) -> ModuleTree:
+    tree = pilot.app.screen.query_one(ModuleTree)
+    await settle(pilot, lambda: tree.created_count > 0)
+    return tree
+
+
+async def main_scene(pilot: Pilot[int]) -> None:
+    app = pilot.app
+    assert isinstance(app, ParamtuiApp)
+    tree = await tree_ready(pilot)
+    tree.reveal("model.blocks.0.attn.q_proj.weight")  # some depth around the tensor
+    tree.reveal(MAIN_TENSOR)
+    await settle(pilot, lambda: MAIN_TENSOR in app.stats_cache)
+
+
+async def filter_scene(pilot: Pilot[int]) -> None:
+    await tree_ready(pilot)
+    await pilot.press("slash", *FILTER_TEXT, "enter")
+    await settle(pilot, lambda: getattr(pilot.app.screen, "applied_filter", "") == FILTER_TEXT)
+
+
+async def help_scene(pilot: Pilot[int]) -> None:
+    await tree_ready(pilot)
+    await pilot.press("f1")
+    await settle(pilot, lambda: True)
+
+
+SCENES: dict[str, Scene] = {
+    "main.svg": main_scene,
+    "filter.svg": filter_scene,
+    "help.svg": help_scene,
+}
+
+
+async def shoot(path: str, scene: Scene, target: str) -> None:
+    from paramtui.core.open import open_checkpoint
+
+    app = ParamtuiApp(open_checkpoint(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await scene(pilot)
+        app.save_screenshot(os.path.basename(target), path=os.path.dirname(target) or ".")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m paramtui.tui.screenshots OUTDIR", file=sys.stderr)
+        return 2
+    from paramtui.demo import build_demo
+
+    outdir = args[0]
+    os.makedirs(outdir, exist_ok=True)
+    demo = build_demo()
+    for name, scene in SCENES.items():
+        asyncio.run(shoot(demo, scene, os.path.join(outdir, name)))
+        print(os.path.join(outdir, name))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
