@@ -23,3 +23,9 @@ class TensorNotFound(ParamtuiError):
     """A tensor name that the checkpoint does not hold."""
 
     exit_code = 2
+
+
+class SaveRefused(ParamtuiError):
+    """A save that cannot be done as asked; the message names what and the lossless way out."""
+
+    exit_code = 2

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from paramtui.core.formats.zipdir import ZipRecord
+
 ALIGNMENT = 64
 _U32_MAX = 0xFFFFFFFF
 _DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01: fixed, so outputs are reproducible
@@ -77,6 +79,18 @@ class ZipWriter:
         entry.crc = crc
         self.entries.append(entry)
         return crc
+
+    @classmethod
+    def append_to(cls, f: BinaryIO, records: list[ZipRecord], directory_offset: int) -> ZipWriter:
+        """A writer that adds records to the complete zip `f` (its central directory is
+        rewritten by close())."""
+        writer = cls(f)
+        writer.entries = [
+            _Entry(r.name.encode("utf-8"), r.header_offset, r.size, r.crc32) for r in records
+        ]
+        f.seek(directory_offset)
+        f.truncate()
+        return writer
 
     def write_bytes(self, name: str, data: bytes) -> int:
         return self.write(name, [data], len(data))

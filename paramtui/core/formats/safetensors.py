@@ -10,6 +10,7 @@ import math
 import os
 import struct
 
+from paramtui.core import intents
 from paramtui.core.dtypes import SAFETENSORS_DTYPES, dtype_info
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import CheckpointIndex, DataLocation, TensorInfo
@@ -109,10 +110,13 @@ def _bad(path: str, why: str) -> UnusableInput:
 def open_safetensors(path: str) -> CheckpointIndex:
     header, meta, data_start = read_header(path)
     infos = _tensors(path, header, data_start)
-    return CheckpointIndex(
+    index = CheckpointIndex(
         path=path,
         format="safetensors",
         tensors={t.name: t for t in infos},
         file_metadata=meta,
         files=[path],
     )
+    if intents.METADATA_KEY in meta:
+        intents.apply(index, intents.decode(meta[intents.METADATA_KEY]))
+    return index

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 
+from paramtui.core import intents
 from paramtui.core.errors import UnusableInput
 from paramtui.core.formats.pickled import index_from_pickle
 from paramtui.core.formats.zipdir import ZipError, read_stored_records
@@ -37,7 +38,13 @@ def open_torch_zip(path: str) -> CheckpointIndex:
         return DataLocation(path, record[0], min(nbytes, record[1]))
 
     kind = "torchscript" if f"{prefix}constants.pkl" in records else "torch zip"
-    return index_from_pickle(path, kind, data, locate)
+    index = index_from_pickle(path, kind, data, locate)
+    record = records.get(prefix + intents.ZIP_RECORD)
+    if record is not None and record[1] < 64 << 20:
+        with open(path, "rb") as f:
+            f.seek(record[0])
+            intents.apply(index, intents.decode(f.read(record[1])))
+    return index
 
 
 def _read_directory(path: str) -> dict[str, tuple[int, int]]:

@@ -26,6 +26,7 @@ class ZipError(ValueError):
 @dataclass(frozen=True, slots=True)
 class ZipRecord:
     name: str
+    header_offset: int  # the record's local header
     data_offset: int  # first byte of the (stored or compressed) data
     size: int  # bytes of data in the file
     method: int  # 0 = stored
@@ -34,9 +35,14 @@ class ZipRecord:
 
 def read_records(path: str) -> list[ZipRecord]:
     """Every record of the zip, in central-directory order."""
+    return read_directory(path)[0]
+
+
+def read_directory(path: str) -> tuple[list[ZipRecord], int]:
+    """(records, offset of the central directory)."""
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         count, dir_offset = _find_directory(mm)
-        return _walk_directory(mm, count, dir_offset)
+        return _walk_directory(mm, count, dir_offset), dir_offset
 
 
 def read_stored_records(path: str) -> dict[str, tuple[int, int]]:
@@ -82,7 +88,8 @@ def _walk_directory(mm: mmap.mmap, count: int, pos: int) -> list[ZipRecord]:
                 header_offset,
             )
         pos += 46 + name_len + extra_len + comment_len
-        records.append(ZipRecord(name, _data_start(mm, header_offset), comp_size, method, crc))
+        data_start = _data_start(mm, header_offset)
+        records.append(ZipRecord(name, int(header_offset), data_start, comp_size, method, crc))
     return records
 
 
