@@ -206,8 +206,30 @@ def test_verify_catches_a_corrupted_output(train_ckpt: Path, tmp_path: Path) -> 
     with open(out, "r+b") as f:
         f.seek(info.location.offset)
         f.write(b"\x01\x02\x03\x04")
-    checks, problems = verify(session, str(out), check_devices=True)
-    assert any("layers.7.weight" in p for p in problems)
+    for source in (None, str(train_ckpt)):
+        _, problems = verify(session, str(out), check_devices=True, rewritten_from=source)
+        assert problems, source
+
+
+def test_a_save_that_does_not_verify_replaces_nothing(
+    train_ckpt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paramtui.io.save_zip as save_zip
+    from paramtui.io.zipwrite import copy_chunks
+
+    def corrupting(writer, src, record):  # type: ignore[no-untyped-def]
+        data = b"".join(copy_chunks(src, record.data_offset, record.size))
+        if record.size == 24:
+            data = bytes([data[0] ^ 1]) + data[1:]
+        writer.write(record.name, [data], record.size, record.crc32)
+
+    monkeypatch.setattr(save_zip, "_copy", corrupting)
+    out = tmp_path / "out.pth"
+    out.write_bytes(b"previous")
+    with pytest.raises(SaveRefused, match="did not verify"):
+        save(session_of(train_ckpt), str(out), overwrite=True)
+    assert out.read_bytes() == b"previous"
+    assert not list(tmp_path.glob("*.partial"))
 
 
 def test_read_only_destination(tmp_path: Path, train_ckpt: Path) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
 
 TORCH_EXTENSIONS = (".pth", ".pt", ".bin", ".ckpt")
+RECORD_REWRITE = "record rewrite"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,10 @@ def save(
 
     def check(temp_path: str) -> None:
         say("verifying")
-        checks, problems = verify(session, temp_path, check_devices=fmt == "torch")
+        rewritten = session.index.path if result.get("method") == RECORD_REWRITE else None
+        checks, problems = verify(
+            session, temp_path, check_devices=fmt == "torch", rewritten_from=rewritten
+        )
         if problems:
             raise SaveRefused(
                 f"the written file did not verify, so {dest} was not replaced: "
@@ -98,7 +102,7 @@ def save(
         result["checks"] = checks
 
     with atomic_output(dest, overwrite=overwrite, check=check) as out:
-        method = _write(session, out, fmt, notes, say)
+        method = result["method"] = _write(session, out, fmt, notes, say)
         out.flush()
         written = os.fstat(out.fileno()).st_size
     replaced_source = _is_source(session, dest)
@@ -139,7 +143,7 @@ def _write(
     if index.format in ZIP_FORMATS and not session.structure_changed:
         say("rewriting records")
         rewrite_zip(index.path, out, session.edited_storages(), session.grad_intents())  # type: ignore[arg-type]
-        return "record rewrite"
+        return RECORD_REWRITE
     say("writing with torch.save")
     notes.extend(save_with_torch(session, out, out.name))  # type: ignore[attr-defined]
     return "torch.save"

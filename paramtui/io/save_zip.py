@@ -54,14 +54,19 @@ def rewrite_zip(
                 writer.write(record.name, _tensor_chunks(data), data.numel())
                 rewritten.append(record.name)
             else:
-                writer.write(
-                    record.name, copy_chunks(src, record.data_offset, record.size), record.size
-                )
+                _copy(writer, src, record)
         merged = {**existing, **grad_intents}
         if merged:
             writer.write_bytes(intent_record, intents.encode(merged).encode())
     writer.close()
     return rewritten
+
+
+def _copy(writer: ZipWriter, src: BinaryIO, record: ZipRecord) -> None:
+    if record.crc32:  # the copy is checked byte for byte afterwards, so its CRC stands
+        writer.copy_from(record.name, src, record.data_offset, record.size, record.crc32)
+    else:  # written with CRCs disabled: compute one while copying
+        writer.write(record.name, copy_chunks(src, record.data_offset, record.size), record.size)
 
 
 def _archive_prefix(source: str, records: list[ZipRecord]) -> str:

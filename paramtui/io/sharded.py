@@ -96,7 +96,8 @@ def plan_shards(session: EditSession, format: str, max_bytes: int) -> list[list[
             used = 0
         shards[-1].extend(group)
         used += size
-    return shards if shards[-1] else []
+    order = {name: i for i, name in enumerate(session.names())}
+    return [sorted(shard, key=order.__getitem__) for shard in shards if shard]
 
 
 def write_sharded(
@@ -118,7 +119,7 @@ def write_sharded(
     files = [pattern.format(i + 1, len(shards)) for i in range(len(shards))]
     _prepare_folder(session, folder, files + [index_name], overwrite)
     notes += _stale_files(folder, index_name, files)
-    written, checks, problems = 0, 0, []
+    written, checks, problems = 0, 0, list[str]()
     weight_map: dict[str, str] = {}
     for number, (names, file) in enumerate(zip(shards, files, strict=True), 1):
         say(f"shard {number}/{len(shards)}: {file} ({len(names)} tensors)")
@@ -126,6 +127,7 @@ def write_sharded(
         written, checks, problems = written + size, checks + checked, problems + bad
         weight_map.update(dict.fromkeys(names, file))
     total = sum(_group_bytes(session, g, format) for g in _storage_groups(session))
+    weight_map = {name: weight_map[name] for name in session.names()}  # file order
     written += _write_index(os.path.join(folder, index_name), weight_map, total)
     if not problems:
         session.mark_saved()

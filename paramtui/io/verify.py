@@ -1,9 +1,17 @@
-"""After writing: reopen the output and check every tensor against the session."""
+"""After writing (and before the output replaces anything): reopen it and check every tensor.
+
+Metadata (names, shapes, dtypes, strides, devices, requires_grad intents) is compared for every
+tensor through a fresh index of the output. Contents are compared bit for bit (NaN payloads and
+-0.0 included): edited tensors against the session's values, all others against the source.
+A record-level rewrite is checked record by record with plain reads, so neither file is mapped
+and memory stays flat; other outputs tensor by tensor, releasing pages as it goes.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
+from paramtui.core.formats.zipdir import read_records
 from paramtui.core.open import open_checkpoint
 
 if TYPE_CHECKING:
@@ -11,41 +19,109 @@ if TYPE_CHECKING:
 
     from paramtui.edits.session import EditSession
 
+BLOCK = 8 << 20
 BLOCK_ELEMS = 4 << 20
 
 
-def verify(session: EditSession, dest: str, check_devices: bool) -> tuple[int, list[str]]:
-    """(tensors checked, problems). Edited tensors must hold the session's values, all others
-    the source's bytes, bit for bit (NaN payloads and -0.0 included)."""
-    from paramtui.core.access import open_tensor, release_pages
-
+def verify(
+    session: EditSession, dest: str, *, check_devices: bool, rewritten_from: str | None = None
+) -> tuple[int, list[str]]:
+    """(tensors checked, problems)."""
     out = open_checkpoint(dest)
-    problems: list[str] = []
     names = session.names()
+    problems = _check_metadata(session, out.tensors, names, check_devices)
+    if rewritten_from is not None:
+        problems += _check_records(rewritten_from, dest, session.edited_storages())
+    else:
+        problems += _check_tensors(session, out.tensors, names)
+    return len(names), problems
+
+
+def _check_metadata(
+    session: EditSession, written: dict[str, object], names: list[str], check_devices: bool
+) -> list[str]:
+    problems = []
     for name in names:
-        want, got = session.info(name), out.tensors.get(name)
+        want, got = session.info(name), written.get(name)
         if got is None:
             problems.append(f"{name} is missing from the output")
             continue
-        if (got.shape, got.dtype) != (want.shape, want.dtype):
-            problems.append(
-                f"{name}: {got.dtype}{list(got.shape)} written, "
-                f"{want.dtype}{list(want.shape)} expected"
-            )
-            continue
-        if check_devices and want.device and got.device != want.device:
-            problems.append(f"{name}: device recorded as {got.device}, not {want.device}")
-        if not same_bytes(session.tensor(name), open_tensor(got)):
-            problems.append(f"{name}: the written values differ")
-        release_pages(got)
-    extra = set(out.tensors) - set(names)
+        if (got.shape, got.dtype) != (want.shape, want.dtype):  # type: ignore[attr-defined]
+            problems.append(f"{name}: wrong shape or dtype in the output")
+        if check_devices and want.device and got.device != want.device:  # type: ignore[attr-defined]
+            problems.append(f"{name}: device recorded as {got.device}, not {want.device}")  # type: ignore[attr-defined]
+        intent = session.requires_grad(name)
+        if intent is not None and got.requires_grad is not intent:  # type: ignore[attr-defined]
+            problems.append(f"{name}: requires_grad={intent} was not recorded")
+    extra = set(written) - set(names)
     if extra:
         problems.append(f"unexpected tensors in the output: {', '.join(sorted(extra)[:5])}")
-    for name, wanted in session.grad_intents().items():
-        got_info = out.tensors.get(name)
-        if got_info is not None and got_info.requires_grad is not wanted:
-            problems.append(f"{name}: requires_grad={wanted} was not recorded")
-    return len(names) - len([p for p in problems if "missing" in p]), problems
+    return problems
+
+
+def _check_records(source: str, dest: str, edited: dict[str, torch.Tensor]) -> list[str]:
+    before = {r.name: r for r in read_records(source)}
+    problems = []
+    with open(source, "rb") as src, open(dest, "rb") as out:
+        for record in read_records(dest):
+            key = record.name.partition("/data/")[2] if "/data/" in record.name else None
+            old = before.pop(record.name, None)
+            if key is not None and key in edited:
+                data = edited[key].reshape(-1).numpy().tobytes() if edited[key].numel() < BLOCK \
+                    else None
+                same = _same_as_tensor(out, record.data_offset, record.size, edited[key]) \
+                    if data is None else _read(out, record.data_offset, record.size) == data
+            elif old is not None:
+                same = _same_ranges(src, old.data_offset, out, record.data_offset, record.size) \
+                    and old.size == record.size
+            else:
+                continue  # a record we added (the requires_grad intents)
+            if not same:
+                problems.append(f"record {record.name} differs from what was meant to be written")
+    problems += [f"record {name} is missing from the output" for name in before
+                 if not name.endswith("paramtui/requires_grad.json")]
+    return problems
+
+
+def _read(f: BinaryIO, offset: int, size: int) -> bytes:
+    f.seek(offset)
+    return f.read(size)
+
+
+def _same_ranges(a: BinaryIO, a_off: int, b: BinaryIO, b_off: int, size: int) -> bool:
+    for start in range(0, size, BLOCK):
+        n = min(BLOCK, size - start)
+        if _read(a, a_off + start, n) != _read(b, b_off + start, n):
+            return False
+    return True
+
+
+def _same_as_tensor(f: BinaryIO, offset: int, size: int, data: torch.Tensor) -> bool:
+    flat = data.reshape(-1)
+    if flat.numel() != size:
+        return False
+    for start in range(0, size, BLOCK):
+        n = min(BLOCK, size - start)
+        if _read(f, offset + start, n) != flat[start : start + n].numpy().tobytes():
+            return False
+    return True
+
+
+def _check_tensors(session: EditSession, written: dict[str, object], names: list[str]) -> list[str]:
+    from paramtui.core.access import open_tensor, release_pages
+
+    problems = []
+    for name in names:
+        got = written.get(name)
+        if got is None:
+            continue
+        if not same_bytes(session.tensor(name), open_tensor(got)):  # type: ignore[arg-type]
+            problems.append(f"{name}: the written values differ")
+        release_pages(got)  # type: ignore[arg-type]
+        info = session.info(name)
+        if not session.is_edited(name) and info.location is not None:
+            release_pages(info)
+    return problems
 
 
 def same_bytes(a: torch.Tensor, b: torch.Tensor) -> bool:

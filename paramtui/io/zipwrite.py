@@ -8,6 +8,7 @@ header afterwards (the output is a regular file, so we can seek). zip64 is used 
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from collections.abc import Iterable
@@ -40,8 +41,44 @@ class ZipWriter:
         self.entries: list[_Entry] = []
         self.force_zip64 = force_zip64  # tests use it to exercise the >4 GiB layout on small files
 
-    def write(self, name: str, chunks: Iterable[bytes | memoryview], size: int) -> int:
-        """Write one stored record of exactly `size` bytes from `chunks`; returns its CRC-32."""
+    def write(
+        self, name: str, chunks: Iterable[bytes | memoryview], size: int, crc: int | None = None
+    ) -> int:
+        """Write one stored record of exactly `size` bytes from `chunks`; returns its CRC-32.
+
+        A known `crc` (a record copied byte for byte) skips computing it; the caller then
+        verifies the copy by comparing bytes."""
+        entry = self._begin(name, size)
+        computed, written = 0, 0
+        for chunk in chunks:
+            if crc is None:
+                computed = zlib.crc32(chunk, computed)
+            written += len(chunk)
+            self.f.write(chunk)
+        if written != size:
+            raise ValueError(f"record {name}: expected {size} bytes, got {written}")
+        return self._finish(entry, computed if crc is None else crc)
+
+    def copy_from(self, name: str, src: BinaryIO, offset: int, size: int, crc: int) -> int:
+        """A record copied from `src` inside the kernel (copy_file_range), like `cp` does."""
+        entry = self._begin(name, size)
+        self.f.flush()
+        pos, done = self.f.tell(), 0
+        try:
+            while done < size:
+                n = os.copy_file_range(src.fileno(), self.f.fileno(), size - done,
+                                       offset + done, pos + done)
+                if n == 0:
+                    raise EOFError(f"the source ended {size - done} bytes early")
+                done += n
+        except OSError:  # file systems or kernels without it: copy through user space
+            self.f.seek(pos + done)
+            for chunk in copy_chunks(src, offset + done, size - done):
+                self.f.write(chunk)
+        self.f.seek(pos + size)
+        return self._finish(entry, crc)
+
+    def _begin(self, name: str, size: int) -> _Entry:
         entry = _Entry(name.encode("utf-8"), self.f.tell(), size)
         zip64 = size >= _U32_MAX or self.force_zip64
         extra = struct.pack("<2H2Q", 1, 16, size, size) if zip64 else b""
@@ -49,34 +86,18 @@ class ZipWriter:
         pad = -data_start % ALIGNMENT
         extra += b"FB" + struct.pack("<H", pad) + b"Z" * pad
         shown = _U32_MAX if zip64 else size
-        self.f.write(
-            _LOCAL.pack(
-                b"PK\x03\x04",
-                45 if zip64 else 20,
-                0,
-                0,
-                0,
-                _DOS_DATE,
-                0,
-                shown,
-                shown,
-                len(entry.name),
-                len(extra),
-            )
-        )
+        version = 45 if zip64 else 20
+        self.f.write(_LOCAL.pack(b"PK\x03\x04", version, 0, 0, 0, _DOS_DATE, 0, shown, shown,
+                                 len(entry.name), len(extra)))
         self.f.write(entry.name + extra)
-        crc, written = 0, 0
-        for chunk in chunks:
-            crc = zlib.crc32(chunk, crc)
-            written += len(chunk)
-            self.f.write(chunk)
-        if written != size:
-            raise ValueError(f"record {name}: expected {size} bytes, got {written}")
+        return entry
+
+    def _finish(self, entry: _Entry, crc: int) -> int:
+        entry.crc = crc
         end = self.f.tell()
         self.f.seek(entry.offset + 14)
         self.f.write(struct.pack("<L", crc))
         self.f.seek(end)
-        entry.crc = crc
         self.entries.append(entry)
         return crc
 

@@ -1,0 +1,34 @@
+"""Edits of a checkpoint as data (ops) applied by an EditSession with undo/redo.
+
+Importing this package does not import torch; its functions import torch when they run.
+"""
+
+from __future__ import annotations
+
+from paramtui.edits.effects import EditRecord, TensorEffect
+from paramtui.edits.ops import (
+    EditRefused,
+    Freeze,
+    MakePrunePermanent,
+    Op,
+    Prune,
+    Unfreeze,
+    Zero,
+)
+from paramtui.edits.session import EditSession
+from paramtui.edits.targets import resolve, select
+
+__all__ = [
+    "EditRecord",
+    "EditRefused",
+    "EditSession",
+    "Freeze",
+    "MakePrunePermanent",
+    "Op",
+    "Prune",
+    "TensorEffect",
+    "Unfreeze",
+    "Zero",
+    "resolve",
+    "select",
+]
