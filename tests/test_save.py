@@ -255,11 +255,13 @@ import sys, time, paramtui
 from paramtui.edits import EditSession, Zero
 from paramtui.io import save as save_mod
 from paramtui.io.zipwrite import ZipWriter
-real = ZipWriter.write
-def slow(self, *a, **k):
-    time.sleep(0.05)
-    return real(self, *a, **k)
-ZipWriter.write = slow
+def slowed(real):
+    def slow(self, *a, **k):
+        time.sleep(0.05)
+        return real(self, *a, **k)
+    return slow
+ZipWriter.write = slowed(ZipWriter.write)
+ZipWriter.copy_from = slowed(ZipWriter.copy_from)
 s = EditSession(paramtui.open_checkpoint(sys.argv[1]))
 s.apply(Zero("w0"))
 print("saving", flush=True)
