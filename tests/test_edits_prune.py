@@ -54,7 +54,10 @@ def test_l1_unstructured_per_tensor_equals_torch(tmp_path: Path, amount: float) 
     model = net()
     s = session_for(model, tmp_path)
     record = s.apply(Prune("", amount=amount))
-    assert len(record.effects) == 6
+    assert [e.name for e in record.effects] == ["conv.weight", "fc1.weight", "fc2.weight"]
+    assert {n for n, _ in record.skipped} == {"conv.bias", "fc1.bias", "fc2.bias"}  # 1-D
+    for bias in ("conv.bias", "fc1.bias", "fc2.bias"):
+        s.apply(Prune(bias, amount=amount))  # named exactly, a 1-D tensor is pruned
     for module_name in ("conv", "fc1", "fc2"):
         for param in ("weight", "bias"):
             module = copy.deepcopy(getattr(model, module_name))
@@ -88,9 +91,10 @@ def test_global_equals_global_unstructured(tmp_path: Path, amount: float) -> Non
     s = session_for(model, tmp_path)
     record = s.apply(Prune("", amount=amount, scope="global"))
     reference = copy.deepcopy(model)
-    pairs = [(getattr(reference, n.split(".")[0]), n.split(".")[1]) for n in s.names()]
+    weights = [n for n in s.names() if n.endswith(".weight")]
+    pairs = [(getattr(reference, n.split(".")[0]), n.split(".")[1]) for n in weights]
     prune.global_unstructured(pairs, pruning_method=prune.L1Unstructured, amount=amount)
-    for (module, param), name in zip(pairs, s.names(), strict=True):
+    for (module, param), name in zip(pairs, weights, strict=True):
         assert torch.equal(s.tensor(name), pruned_value(module, param)), name
     total = sum(e.numel for e in record.effects)
     cut = round(amount * total) / total  # the smallest |x| go first: zeros already there count
@@ -114,9 +118,9 @@ def test_threshold_prunes_small_magnitudes(tmp_path: Path) -> None:
     model = net(3, ties=False)
     s = session_for(model, tmp_path)
     s.apply(Prune("fc2", threshold=0.1))
-    for name in ("fc2.weight", "fc2.bias"):
-        x = model.state_dict()[name]
-        assert torch.equal(s.tensor(name), torch.where(x.abs() < 0.1, 0.0, x))
+    x = model.state_dict()["fc2.weight"]
+    assert torch.equal(s.tensor("fc2.weight"), torch.where(x.abs() < 0.1, 0.0, x))
+    assert torch.equal(s.tensor("fc2.bias"), model.fc2.bias.detach())  # 1-D: skipped
     assert torch.equal(s.tensor("fc1.weight"), model.fc1.weight.detach())
 
 
@@ -190,7 +194,8 @@ def test_demo_edits_load_back_into_the_demo_model(demo_path: Path) -> None:
     s.apply(Freeze("model.blocks.0"))
     s.apply(Zero("model.blocks.1.attn"))
     record = s.apply(Prune("model.blocks", amount=0.3, scope="global"))
-    assert {n for n, _ in record.skipped} == set()
+    assert record.skipped and all("1-D" in reason for _, reason in record.skipped)
+    assert all(len(s.info(n).shape) == 2 for n in record.names)
     record = s.apply(Prune("model.tok_emb.weight", amount=0.2))
     assert record.names == ("model.tok_emb.weight", "model.lm_head.weight")
     assert not any(n.startswith("optimizer") for n in s.edited_names())

@@ -25,7 +25,7 @@ def refusal(op: Op, info: TensorInfo, exact: bool, has_bytes: bool = True) -> st
     if isinstance(op, Zero):
         reason = _zero_refusal(info, exact)
     elif isinstance(op, Prune):
-        reason = _prune_refusal(op, info)
+        reason = _prune_refusal(op, info, exact)
     else:
         reason = None
     if reason is None and has_overlap(info):
@@ -54,8 +54,13 @@ def _zero_refusal(info: TensorInfo, exact: bool) -> str | None:
     return _dtype_refusal(info, complex_ok=True)
 
 
-def _prune_refusal(op: Prune, info: TensorInfo) -> str | None:
+def _prune_refusal(op: Prune, info: TensorInfo, exact: bool) -> str | None:
     reason = _role_refusal(info, "magnitude pruning applies to parameters only")
+    if reason is None and not exact and len(info.shape) < 2:
+        reason = (
+            "it is 1-D (a bias or norm scale): pruning a module or pattern prunes weight "
+            "tensors of 2 or more dims; name it exactly to prune it"
+        )
     if reason is None:
         reason = _dtype_refusal(info, complex_ok=False)
     if reason is None and info.numel == 0:
