@@ -117,7 +117,8 @@ def test_make_permanent_saves_through_torch(tmp_path: Path) -> None:
     net = tiny_net()
     prune.l1_unstructured(net.layers[4], "weight", amount=0.5)
     path = tmp_path / "pruned.pth"
-    torch.save(net.state_dict(), path)
+    with saved_as_device("cuda:0"):
+        torch.save(net.state_dict(), path)
     session = session_of(path)
     session.apply(MakePrunePermanent("layers.4"))
     out = tmp_path / "permanent.pth"
@@ -126,6 +127,7 @@ def test_make_permanent_saves_through_torch(tmp_path: Path) -> None:
     loaded = torch.load(out, weights_only=True)
     assert "layers.4.weight" in loaded and "layers.4.weight_orig" not in loaded
     assert torch.equal(loaded["layers.4.weight"], net.layers[4].weight)
+    assert {t.device for t in paramtui.open_checkpoint(out)} == {"cuda:0"}
 
 
 def test_safetensors_round_trip_keeps_metadata(tmp_path: Path) -> None:

@@ -135,8 +135,8 @@ def get_path(obj: Any, dotted: str) -> Any:
 def _edited_devices(session: EditSession) -> dict[int, str]:
     out = {}
     for storage_id, copy in session.edited_storages().items():
-        names = session.index.storage_groups().get(storage_id, [])
-        device = next((session.index.tensors[n].device for n in names), None)
+        names = session.sharing(storage_id)
+        device = next((session.info(n).device for n in names), None)
         if device:
             out[copy.untyped_storage().data_ptr()] = device
     return out
