@@ -124,7 +124,7 @@ def test_make_permanent_saves_through_torch(tmp_path: Path) -> None:
     out = tmp_path / "permanent.pth"
     report = save(session, str(out))
     assert report.method == "torch.save" and report.verified
-    loaded = torch.load(out, weights_only=True)
+    loaded = torch.load(out, weights_only=True, map_location="cpu")
     assert "layers.4.weight" in loaded and "layers.4.weight_orig" not in loaded
     assert torch.equal(loaded["layers.4.weight"], net.layers[4].weight)
     assert {t.device for t in paramtui.open_checkpoint(out)} == {"cuda:0"}
