@@ -173,7 +173,7 @@ def test_hf_sharded_folder(tmp_path: Path, kind: str) -> None:
     index = paramtui.open_checkpoint(folder)
     assert set(index.tensors) == set(state)
     assert "2 shards" in index.format
-    assert index.metadata["config.model_type"].preview == "'tiny'"
+    assert index.file_metadata["config.model_type"] == '"tiny"'
     for name, tensor in state.items():
         loc = index.tensor(name).location
         assert loc is not None
@@ -272,3 +272,11 @@ def test_safetensors_fnuz_dtypes(tmp_path: Path, dtype: torch.dtype) -> None:
     path = tmp_path / "f.safetensors"
     save_file({"x": torch.zeros(3, dtype=dtype)}, path)
     assert paramtui.open_checkpoint(path).tensor("x").dtype == str(dtype).removeprefix("torch.")
+
+
+def test_safetensors_empty_tensor_shares_nothing(tmp_path: Path) -> None:
+    """An empty tensor and the next one start at the same offset; they are not tied."""
+    path = tmp_path / "e.safetensors"
+    save_file({"a": torch.zeros(0), "b": torch.ones(3)}, path)
+    index = paramtui.open_checkpoint(path)
+    assert index.shared_with("a") == [] and index.shared_with("b") == []

@@ -10,7 +10,7 @@ import json
 import os
 
 from paramtui.core.errors import UnusableInput
-from paramtui.core.model import CheckpointIndex, MetaEntry, TensorInfo
+from paramtui.core.model import CheckpointIndex, TensorInfo
 
 _SINGLE = [("model.safetensors", "safetensors"), ("pytorch_model.bin", "torch")]
 _INDEXES = [
@@ -39,7 +39,7 @@ def open_hf_dir(path: str) -> CheckpointIndex:
                 "sharded index (*.index.json). Point paramtui at a checkpoint file or a Hugging "
                 "Face model folder."
             )
-    index.metadata.update(_config_entries(path))
+    index.file_metadata.update(_config_entries(path))
     return index
 
 
@@ -117,7 +117,8 @@ def _prefixed_storage(info: TensorInfo, shard: str) -> TensorInfo:
     return replace(info, storage_id=f"{shard}:{info.storage_id}")
 
 
-def _config_entries(folder: str) -> dict[str, MetaEntry]:
+def _config_entries(folder: str) -> dict[str, str]:
+    """config.json's scalar settings as "config.<key>" (e.g. tie_word_embeddings)."""
     config_path = os.path.join(folder, "config.json")
     try:
         with open(config_path, encoding="utf-8") as f:
@@ -127,7 +128,7 @@ def _config_entries(folder: str) -> dict[str, MetaEntry]:
     if not isinstance(config, dict):
         return {}
     return {
-        f"config.{k}": MetaEntry(f"config.{k}", type(v).__name__, repr(v)[:120])
+        f"config.{k}": json.dumps(v)
         for k, v in config.items()
         if isinstance(v, (int, float, str, bool)) or v is None
     }

@@ -84,7 +84,7 @@ def _tensor(path: str, name: str, entry: object, data_start: int, data_size: int
         device=None,
         stride=stride,
         storage_offset=0,
-        storage_id=str(begin),
+        storage_id=name,  # safetensors forbids overlapping tensors: no sharing
         location=DataLocation(path, data_start + begin, end - begin),
         role=infer_role(name, dtype),
     )
