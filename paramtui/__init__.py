@@ -8,17 +8,41 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["open_checkpoint", "compute_stats", "build_tree"]
+__all__ = [
+    "open_checkpoint",
+    "compute_stats",
+    "build_tree",
+    "EditSession",
+    "Freeze",
+    "Unfreeze",
+    "Zero",
+    "Prune",
+    "MakePrunePermanent",
+    "save",
+    "apply_freeze",
+]
 
 if TYPE_CHECKING:
     from paramtui.analysis.stats import compute_stats
     from paramtui.core.open import open_checkpoint
     from paramtui.core.tree import build_tree
+    from paramtui.edits.ops import Freeze, MakePrunePermanent, Prune, Unfreeze, Zero
+    from paramtui.edits.session import EditSession
+    from paramtui.io.freeze import apply_freeze
+    from paramtui.io.save import save
 
 _EXPORTS = {
     "open_checkpoint": "paramtui.core.open",
     "compute_stats": "paramtui.analysis.stats",
     "build_tree": "paramtui.core.tree",
+    "EditSession": "paramtui.edits.session",
+    "Freeze": "paramtui.edits.ops",
+    "Unfreeze": "paramtui.edits.ops",
+    "Zero": "paramtui.edits.ops",
+    "Prune": "paramtui.edits.ops",
+    "MakePrunePermanent": "paramtui.edits.ops",
+    "save": "paramtui.io.save",
+    "apply_freeze": "paramtui.io.freeze",
 }
 
 

@@ -1,4 +1,5 @@
-"""The command line: `paramtui PATH` opens the TUI; `summary`, `ls` and `demo` answer in text.
+"""The command line: `paramtui PATH` opens the TUI; `summary`, `ls` and `demo` answer in text;
+`edit` and `convert` (paramtui.cli_edit) write edited or converted copies.
 
 stdout carries data only; progress, warnings and errors go to stderr. Under --json, errors are a
 JSON document on stdout as well. Exit codes are listed in EPILOG."""
@@ -18,19 +19,24 @@ from paramtui.core.errors import ParamtuiError, UnusableInput
 if TYPE_CHECKING:
     from rich.console import Console
 
-SUBCOMMANDS = ("summary", "ls", "demo")
+SUBCOMMANDS = ("summary", "ls", "demo", "edit", "convert")
 DEBUG_ENV = "PARAMTUI_DEBUG"
 
 USAGE = """paramtui [-h] [--version] PATH
        paramtui summary PATH [--json]
        paramtui ls PATH [--json]
-       paramtui demo [--path]"""
+       paramtui demo [--path]
+       paramtui edit IN OUT [--freeze|--unfreeze|--zero|--prune PATTERN ...] [--dry-run]
+       paramtui convert IN OUT [--shard-size SIZE] [--untie] [--tensors-only]"""
 
 EPILOG = """commands:
   paramtui PATH          browse the checkpoint in the terminal UI (the default)
   paramtui summary PATH  totals, dtypes, roles, top-level modules and metadata
   paramtui ls PATH       one line per tensor: shape, dtype, saved device, size, sharing
   paramtui demo          build the demo checkpoint (once, cached) and browse it
+  paramtui edit IN OUT   freeze, zero, prune (in the order given) and save a copy;
+                         --dry-run shows the effect per tensor without writing
+  paramtui convert IN OUT  pth <-> safetensors, or a sharded Hugging Face folder
   Run `paramtui COMMAND -h` for a command's options. To open a file named like a
   command, give a path: `paramtui ./summary`.
 
@@ -50,7 +56,10 @@ safety:
 exit codes:
   0    success
   1    internal error (a bug in paramtui; rerun with PARAMTUI_DEBUG=1 for the traceback)
-  2    unusable input (missing, corrupt, truncated or unsupported file) or bad usage
+  2    unusable input (missing, corrupt, truncated or unsupported file), bad usage, an
+       edit refused (bad pattern, integer tensor, ...) or a save refused (OUT exists
+       without --force, a format that cannot hold the data, an output that did not
+       verify: OUT is then left as it was)
   130  interrupted (Ctrl+C)
   141  output pipe closed early (e.g. piped into `head`)
 
@@ -99,7 +108,7 @@ def command_parser() -> argparse.ArgumentParser:
             prog=f"paramtui {name}",
             help=help_text,
             description=help_text.capitalize() + ".",
-            )
+        )
         sub.add_argument("path", metavar="PATH", help="checkpoint file or model folder")
         sub.add_argument("--json", action="store_true", help="print JSON (with a schema version)")
     demo = commands.add_parser(
@@ -110,6 +119,9 @@ def command_parser() -> argparse.ArgumentParser:
         "cached) and open it in the terminal UI.",
     )
     demo.add_argument("--path", action="store_true", help="only print the checkpoint's path")
+    from paramtui.cli_edit_args import add_parsers
+
+    add_parsers(commands)
     return parser
 
 
@@ -214,10 +226,24 @@ def cmd_demo(ns: argparse.Namespace) -> int:
     return open_tui(path)
 
 
+def cmd_edit(ns: argparse.Namespace) -> int:
+    from paramtui.cli_edit import cmd_edit as run
+
+    return run(ns)
+
+
+def cmd_convert(ns: argparse.Namespace) -> int:
+    from paramtui.cli_edit import cmd_convert as run
+
+    return run(ns)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "summary": cmd_summary,
     "ls": cmd_ls,
     "demo": cmd_demo,
+    "edit": cmd_edit,
+    "convert": cmd_convert,
 }
 
 

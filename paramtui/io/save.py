@@ -91,9 +91,14 @@ def save(
     def check(temp_path: str) -> None:
         say("verifying")
         rewritten = session.index.path if result.get("method") == RECORD_REWRITE else None
-        checks, problems = verify(
-            session, temp_path, check_devices=fmt == "torch", rewritten_from=rewritten
-        )
+        from paramtui.core.access import forget
+
+        try:
+            checks, problems = verify(
+                session, temp_path, check_devices=fmt == "torch", rewritten_from=rewritten
+            )
+        finally:
+            forget(temp_path)
         if problems:
             raise SaveRefused(
                 f"the written file did not verify, so {dest} was not replaced: "

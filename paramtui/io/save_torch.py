@@ -32,12 +32,12 @@ def save_with_torch(session: EditSession, out: BinaryIO, out_path: str) -> list[
     obj, devices = _load_source(session)
     notes = _apply_session(obj, session)
     devices.update(_edited_devices(session))
-    with _tag_devices(devices):
+    with tag_devices(devices):
         torch.save(obj, out)
     out.flush()
     grad = session.grad_intents()
     if grad:
-        _append_intents(out, out_path, grad)
+        append_intents(out, out_path, grad)
     return notes
 
 
@@ -143,7 +143,7 @@ def _edited_devices(session: EditSession) -> dict[int, str]:
 
 
 @contextlib.contextmanager
-def _tag_devices(devices: dict[int, str]) -> Iterator[None]:
+def tag_devices(devices: dict[int, str]) -> Iterator[None]:
     """Make torch.save record each storage's original device instead of 'cpu'."""
     import torch.serialization as ser
 
@@ -163,7 +163,7 @@ def _tag_devices(devices: dict[int, str]) -> Iterator[None]:
         registry.remove(entry)
 
 
-def _append_intents(out: BinaryIO, out_path: str, grad: dict[str, bool]) -> None:
+def append_intents(out: BinaryIO, out_path: str, grad: dict[str, bool]) -> None:
     records, directory = read_directory(out_path)
     prefix = next(r.name[: -len("data.pkl")] for r in records if r.name.endswith("/data.pkl"))
     writer = ZipWriter.append_to(out, records, directory)

@@ -111,6 +111,8 @@ def write_sharded(
     tensors_only: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ShardedReport:
+    """Write the session's tensors as a sharded folder. Every shard is verified before it
+    replaces anything (SaveRefused otherwise); the index is written last."""
     say = progress or (lambda _: None)
     start = time.perf_counter()
     notes = _check(session, format, allow_untie=allow_untie, tensors_only=tensors_only)
@@ -119,32 +121,21 @@ def write_sharded(
     files = [pattern.format(i + 1, len(shards)) for i in range(len(shards))]
     _prepare_folder(session, folder, files + [index_name], overwrite)
     notes += _stale_files(folder, index_name, files)
-    written, checks, problems = 0, 0, list[str]()
-    weight_map: dict[str, str] = {}
+    written, checks = 0, 0
     for number, (names, file) in enumerate(zip(shards, files, strict=True), 1):
         say(f"shard {number}/{len(shards)}: {file} ({len(names)} tensors)")
-        size, checked, bad = _write_shard(session, names, os.path.join(folder, file), format)
-        written, checks, problems = written + size, checks + checked, problems + bad
-        weight_map.update(dict.fromkeys(names, file))
+        size, checked = _write_shard(session, names, os.path.join(folder, file), format)
+        written, checks = written + size, checks + checked
+    where = {name: file for names, file in zip(shards, files, strict=True) for name in names}
+    weight_map = {name: where[name] for name in session.names()}  # file order
     total = sum(_group_bytes(session, g, format) for g in _storage_groups(session))
-    weight_map = {name: weight_map[name] for name in session.names()}  # file order
     written += _write_index(os.path.join(folder, index_name), weight_map, total)
-    if not problems:
-        session.mark_saved()
+    session.mark_saved()
     edited = [n for n in session.names() if session.is_edited(n)]
     method = "sharded safetensors writer" if format == "safetensors" else "sharded torch.save"
+    seconds = time.perf_counter() - start
     return ShardedReport(
-        folder,
-        format,
-        method,
-        written,
-        time.perf_counter() - start,
-        edited,
-        not problems,
-        checks,
-        notes + problems,
-        files,
-        index_name,
+        folder, format, method, written, seconds, edited, True, checks, notes, files, index_name
     )
 
 
@@ -210,27 +201,18 @@ def _stale_files(folder: str, index_name: str, files: list[str]) -> list[str]:
     ]
 
 
-def _write_shard(
-    session: EditSession, names: list[str], path: str, format: str
-) -> tuple[int, int, list[str]]:
-    """(bytes written, tensors verified, problems) for one shard file."""
+def _write_shard(session: EditSession, names: list[str], path: str, format: str) -> tuple[int, int]:
+    """(bytes written, tensors verified) for one shard file."""
     subset = cast("EditSession", SessionSubset(session, names))
     if format == "safetensors":
         report = save(
             subset, path, format="safetensors", overwrite=True, allow_untie=True, tensors_only=True
         )
-        size, checks, verified, notes = (
-            report.bytes_written,
-            report.checks,
-            report.verified,
-            report.notes,
-        )
+        size, checks = report.bytes_written, report.checks
     else:
-        size, checks, notes = write_bin_shard(subset, path)
-        verified = not notes
+        size, checks = write_bin_shard(subset, path)
     _release(session, names)
-    shard = os.path.basename(path)
-    return size, checks, [] if verified else [f"{shard}: {note}" for note in notes]
+    return size, checks
 
 
 def _write_index(path: str, weight_map: dict[str, str], total_size: int) -> int:

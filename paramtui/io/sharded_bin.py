@@ -15,7 +15,7 @@ from paramtui.core import access
 from paramtui.core.errors import SaveRefused
 from paramtui.core.model import TensorInfo
 from paramtui.io.atomic import atomic_output
-from paramtui.io.save_torch import _append_intents, _tag_devices
+from paramtui.io.save_torch import append_intents, tag_devices
 from paramtui.io.verify import verify
 
 if TYPE_CHECKING:
@@ -24,21 +24,33 @@ if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
 
 
-def write_bin_shard(session: EditSession, path: str) -> tuple[int, int, list[str]]:
-    """Write every name of `session` (a SessionSubset) to `path`; (bytes, checked, problems)."""
+def write_bin_shard(session: EditSession, path: str) -> tuple[int, int]:
+    """Write every name of `session` (a SessionSubset) to `path`, verified before it replaces
+    anything (SaveRefused if it does not verify); (bytes written, tensors checked)."""
     import torch
 
     state, devices = shard_state(session)
     grad = {n: v for n in session.names() if (v := session.info(n).requires_grad) is not None}
-    with atomic_output(path, overwrite=True) as out:
-        with _tag_devices(devices):
+    checked: list[int] = []
+
+    def check(temp_path: str) -> None:
+        checks, problems = verify(session, temp_path, check_devices=True)
+        access.forget(temp_path)
+        if problems:
+            raise SaveRefused(
+                f"the written shard did not verify, so {path} was not written: "
+                + "; ".join(problems[:5])
+            )
+        checked.append(checks)
+
+    with atomic_output(path, overwrite=True, check=check) as out:
+        with tag_devices(devices):
             torch.save(state, out)
         out.flush()
         if grad:
-            _append_intents(out, out.name, grad)
+            append_intents(out, out.name, grad)
         size = os.fstat(out.fileno()).st_size
-    checks, problems = verify(session, path, check_devices=True)
-    return size, checks, problems
+    return size, checked[0]
 
 
 def shard_state(session: EditSession) -> tuple[dict[str, torch.Tensor], dict[int, str]]:

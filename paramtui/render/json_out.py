@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+import math
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from paramtui.analysis.summary import Summary
 from paramtui.core.model import CheckpointIndex, TensorInfo
 
+if TYPE_CHECKING:
+    from paramtui.edits.effects import EditRecord
+    from paramtui.edits.session import EditSession
+    from paramtui.render.edit_text import Overall, SaveLike
+
 SUMMARY_SCHEMA = "paramtui.summary/1"
 LS_SCHEMA = "paramtui.ls/1"
 ERROR_SCHEMA = "paramtui.error/1"
+EDIT_SCHEMA = "paramtui.edit/1"
+CONVERT_SCHEMA = "paramtui.convert/1"
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -69,3 +78,48 @@ def write_json(document: dict[str, Any], out: IO[str]) -> None:
     for i, item in enumerate(items):
         out.write("    " + json.dumps(item) + (",\n" if i < last else "\n"))
     out.write("  ]\n}\n")
+
+
+def edit_json(
+    source: str,
+    dest: str | None,
+    session: EditSession,
+    records: Sequence[EditRecord],
+    overall: Overall,
+    report: SaveLike | None,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """`paramtui edit --json`: every edit with its per-tensor effects and skipped names, the
+    overall change, the requires_grad intents recorded, and the save report (None: dry run)."""
+    return {
+        "schema": EDIT_SCHEMA,
+        "source": source,
+        "source_format": session.index.format,
+        "dest": dest,
+        "dry_run": dry_run,
+        "edits": [_finite(r.to_dict()) for r in records],
+        "overall": overall.to_dict(),
+        "requires_grad": session.grad_intents(),
+        "save": None if report is None else report.to_dict(),
+    }
+
+
+def convert_json(source: str, session: EditSession, report: SaveLike) -> dict[str, Any]:
+    return {
+        "schema": CONVERT_SCHEMA,
+        "source": source,
+        "source_format": session.index.format,
+        "num_tensors": len(session.names()),
+        "save": report.to_dict(),
+    }
+
+
+def _finite(value: Any) -> Any:
+    """Strict JSON has no Infinity/NaN: such floats (an L-inf norm) become "inf", "-inf", "nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
