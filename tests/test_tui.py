@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from checkpoints import training_checkpoint
 from textual import events
+
+from checkpoints import training_checkpoint
+from paramtui import open_checkpoint
+from paramtui.tui.app import ParamtuiApp, run_app
+from paramtui.tui.screens.help import HelpScreen
+from paramtui.tui.widgets.filter_input import FilterInput
+from paramtui.tui.widgets.module_tree import module_label
 from tui_helpers import (
     SIZE,
     asynctest,
@@ -20,12 +26,6 @@ from tui_helpers import (
     wait_for_tree,
     write_safetensors,
 )
-
-from paramtui import open_checkpoint
-from paramtui.tui.app import ParamtuiApp, run_app
-from paramtui.tui.screens.help import HelpScreen
-from paramtui.tui.widgets.filter_input import FilterInput
-from paramtui.tui.widgets.module_tree import module_label
 
 
 @pytest.fixture
@@ -67,12 +67,12 @@ async def test_tensor_details_and_statistics(st_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_tree(pilot)
         await navigate(pilot, "lm_head.weight")
-        await wait_for(pilot, lambda: "lm_head.weight" in app.stats_cache)
+        await wait_for(pilot, lambda: app.workspace.stats("lm_head.weight") is not None)
         await pilot.pause()
         text = detail_text(app)
         assert "[16, 8]" in text and "float32" in text
         assert "not recorded" in text  # safetensors records no device
-        stats = app.stats_cache["lm_head.weight"]
+        stats = app.workspace.stats("lm_head.weight")
         expected = state["lm_head.weight"].double()
         assert stats.mean == pytest.approx(expected.mean().item(), rel=1e-6, abs=1e-9)
         assert stats.max == pytest.approx(expected.max().item())
@@ -85,8 +85,8 @@ async def test_bf16_statistics_appear(st_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_tree(pilot)
         await navigate(pilot, "embed.weight")
-        await wait_for(pilot, lambda: "embed.weight" in app.stats_cache)
-        assert app.stats_cache["embed.weight"].count == 16 * 8
+        await wait_for(pilot, lambda: app.workspace.stats("embed.weight") is not None)
+        assert app.workspace.stats("embed.weight").count == 16 * 8
         assert "bfloat16" in detail_text(app)
 
 
@@ -223,7 +223,7 @@ async def test_holding_down_computes_only_where_the_cursor_rests(
         await wait_for(pilot, lambda: tree.cursor_line == target_line)
         resting = tree.cursor_node.data.path
         assert resting.startswith("layers.") and "." in resting[len("layers.") :]
-        await wait_for(pilot, lambda: resting in app.stats_cache)
+        await wait_for(pilot, lambda: app.workspace.stats(resting) is not None)
         assert computed[-1] == resting
         assert len(computed) <= 3  # not one per row passed over
 
@@ -284,7 +284,8 @@ def test_tui_import_and_indexing_leave_torch_for_later(st_path: Path) -> None:
     code = (
         "import sys; import paramtui.tui.app as a; from paramtui import open_checkpoint;"
         f"a.ParamtuiApp(open_checkpoint({str(st_path)!r}));"
-        "print('torch' in sys.modules)"
+        "print('torch' in sys.modules, any(m.startswith(('paramtui.edits', 'paramtui.io')) "
+        "for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "False"]  # nor anything of editing or saving

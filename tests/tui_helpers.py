@@ -105,3 +105,15 @@ async def navigate(pilot: Pilot[int], path: str, limit: int = 300) -> None:
         on_the_way = here == "" or path.startswith(here + ".")
         await pilot.press("right" if on_the_way and not node.is_expanded else "down")
     raise AssertionError(f"could not reach {path!r} with the keyboard")
+
+
+def screen_text(app: ParamtuiApp) -> str:
+    """The whole screen (modal dialogs over the main screen included) as plain text."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True,
+                      color_system=None, legacy_windows=False, safe_box=False)  # fmt: skip
+    render = app.screen._compositor.render_update(  # the same call export_screenshot makes
+        full=True, screen_stack=app._background_screens
+    )
+    console.print(render)
+    return console.export_text()

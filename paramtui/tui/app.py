@@ -2,27 +2,33 @@
 
 The index is read before the App starts (it takes milliseconds and needs neither torch nor the
 tensor bytes), so a bad file is reported on stderr without ever starting the TUI. torch is
-imported by a worker after the first paint."""
+imported by a worker after the first paint; the edit session starts once it is there."""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
 from paramtui.core.model import CheckpointIndex
 from paramtui.tui import fmt
+from paramtui.tui.messages import SourceReplaced
+from paramtui.tui.screens.confirm import Choice, ChoiceScreen
 from paramtui.tui.screens.help import HelpScreen
 from paramtui.tui.screens.main import MainScreen
+from paramtui.tui.workspace import Workspace
 
-if TYPE_CHECKING:
-    from paramtui.analysis.stats import TensorStats
+QUIT_CHOICES = (
+    Choice("save", "Save a copy…", "s", "primary"),
+    Choice("discard", "Discard edits", "d", "error"),
+    Choice("cancel", "Cancel", "c"),
+)
 
 
 def summary_line(index: CheckpointIndex) -> str:
@@ -35,24 +41,30 @@ def summary_line(index: CheckpointIndex) -> str:
 
 
 class ParamtuiApp(App[int]):
-    """Browse one checkpoint's module tree, tensor details and statistics."""
+    """Browse and edit one checkpoint's module tree, tensor details and statistics."""
 
     CSS_PATH = "paramtui.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "request_quit", "Quit", id="app.quit"),
         Binding("f1", "help", "Help", id="app.help"),
         Binding("question_mark", "help", "Help", show=False, id="app.help_alt"),
     ]
 
     def __init__(self, index: CheckpointIndex) -> None:
         super().__init__()
-        self.index = index
-        self.stats_cache: dict[str, TensorStats] = {}  # tensor name -> statistics, this session
+        self.workspace = Workspace(index)
+        self._show_title(index)
+
+    @property
+    def index(self) -> CheckpointIndex:
+        return self.workspace.index
+
+    def _show_title(self, index: CheckpointIndex) -> None:
         self.title = fmt.printable(os.path.basename(index.path.rstrip("/")) or index.path)
         self.sub_title = summary_line(index)
 
     def get_default_screen(self) -> Screen[None]:
-        return MainScreen(self.index, self.stats_cache)
+        return MainScreen(self.workspace)
 
     def on_key(self, event: events.Key) -> None:
         """A printable key reaching the App while a text box has focus was queued for another
@@ -66,6 +78,46 @@ class ParamtuiApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    async def action_request_quit(self) -> None:
+        """`q`: quit from the main screen; in a dialog it is just a letter (ctrl+q still quits)."""
+        if not isinstance(self.screen, ModalScreen):
+            await self.action_quit()
+
+    async def action_quit(self) -> None:
+        """Quit, but ask first when edits are unsaved."""
+        if not self.workspace.dirty:
+            self.exit(0)
+            return
+        if isinstance(self.screen, ChoiceScreen):
+            return
+        body = "This session has edits that are not saved. Save an edited copy first?"
+        self.push_screen(
+            ChoiceScreen("Unsaved edits", body, QUIT_CHOICES, cancel="cancel"), self._quit_answered
+        )
+
+    def _quit_answered(self, answer: str | None) -> None:
+        if answer == "discard":
+            self.exit(0)
+        elif answer == "save" and isinstance(self.screen, MainScreen):
+            self.screen.action_save_as(then_quit=True)
+
+    def on_source_replaced(self, message: SourceReplaced) -> None:
+        """The open checkpoint was saved over: reopen it (its edits are now in the file)."""
+        from paramtui.core.errors import ParamtuiError
+        from paramtui.core.open import open_checkpoint
+
+        try:
+            index = open_checkpoint(message.path)
+        except ParamtuiError as exc:
+            self.notify(f"could not reopen {message.path}: {exc}", severity="error")
+            return
+        self.workspace = Workspace(index)
+        self._show_title(index)
+        main = self.screen_stack[0]
+        if isinstance(main, MainScreen):
+            main.reset(self.workspace)
+        self.notify("Reopened the saved file; the undo history starts afresh.", title="Reopened")
 
 
 def run_app(path: str) -> int:

@@ -10,6 +10,9 @@ from paramtui.core.tree import ModuleNode
 
 if TYPE_CHECKING:
     from paramtui.analysis.stats import TensorStats
+    from paramtui.edits.effects import EditRecord
+    from paramtui.io.save import SaveReport
+    from paramtui.tui.edit_marks import EditMarks
 
 
 class TreeBuilt(Message):
@@ -47,11 +50,12 @@ class StatsProgressed(Message):
 
 
 class StatsComputed(Message):
-    """Statistics for tensor `name` are ready."""
+    """Statistics for tensor `name` (its values at tensor version `version`) are ready."""
 
-    def __init__(self, name: str, stats: TensorStats) -> None:
+    def __init__(self, name: str, stats: TensorStats, version: int = 0) -> None:
         self.name = name
         self.stats = stats
+        self.version = version
         super().__init__()
 
 
@@ -70,4 +74,59 @@ class TorchLoaded(Message):
     def __init__(self, ok: bool, reason: str = "") -> None:
         self.ok = ok
         self.reason = reason
+        super().__init__()
+
+
+class EditFinished(Message):
+    """An edit, undo or redo ran. `record` is what it did (None: nothing to undo/redo);
+    `marks` are the session's marks afterwards."""
+
+    def __init__(self, kind: str, record: EditRecord | None, marks: EditMarks) -> None:
+        self.kind = kind  # "apply", "undo" or "redo"
+        self.record = record
+        self.marks = marks
+        super().__init__()
+
+
+class EditFailed(Message):
+    """An edit was refused or failed; `reason` is for the user."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__()
+
+
+class PreviewComputed(Message):
+    """What a prune would do (`record`), or why it cannot (`reason`), for form state `key`."""
+
+    def __init__(self, key: object, record: EditRecord | None, reason: str = "") -> None:
+        self.key = key
+        self.record = record
+        self.reason = reason
+        super().__init__()
+
+
+class SaveProgressed(Message):
+    """The save worker reached a new phase ("writing safetensors", "verifying")."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+        super().__init__()
+
+
+class SaveFinished(Message):
+    """A save ended: `report` on success, else `reason` (`refused`: SaveRefused's message)."""
+
+    def __init__(self, report: SaveReport | None, reason: str = "", refused: bool = False) -> None:
+        self.report = report
+        self.reason = reason
+        self.refused = refused
+        super().__init__()
+
+
+class SourceReplaced(Message):
+    """The open checkpoint was saved over: the app reopens `path` (the index is stale)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
         super().__init__()

@@ -1,7 +1,8 @@
 """`python -m paramtui.tui.screenshots OUTDIR`: the README's screenshots, generated, never drawn.
 
 Drives the real app on the demo checkpoint with run_test() and writes deterministic SVGs:
-main.svg (a tensor with its statistics), filter.svg (the tree filtered by name) and help.svg."""
+main.svg (a tensor with its statistics), filter.svg (the tree filtered by name), help.svg,
+edit.svg (edit markers and the prune dialog's preview) and edit-log.svg (the edit log)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ from paramtui.tui.widgets.module_tree import ModuleTree
 SIZE = (120, 40)
 MAIN_TENSOR = "model.tok_emb.weight"  # tied with lm_head: the pane shows the sharing
 FILTER_TEXT = "fc1"
+EDITS = {
+    "freeze": "model.blocks.0",
+    "zero": "model.blocks.1.attn.q_proj.weight",
+    "prune": "model.blocks.1.mlp.fc1.weight",
+}
 
 Scene = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -46,7 +52,7 @@ async def main_scene(pilot: Pilot[int]) -> None:
     tree = await tree_ready(pilot)
     tree.reveal("model.blocks.0.attn.q_proj.weight")  # some depth around the tensor
     tree.reveal(MAIN_TENSOR)
-    await settle(pilot, lambda: MAIN_TENSOR in app.stats_cache)
+    await settle(pilot, lambda: app.workspace.stats(MAIN_TENSOR) is not None)
 
 
 async def filter_scene(pilot: Pilot[int]) -> None:
@@ -61,10 +67,52 @@ async def help_scene(pilot: Pilot[int]) -> None:
     await settle(pilot, lambda: True)
 
 
+async def edit_at(pilot: Pilot[int], path: str, *keys: str) -> None:
+    """Put the cursor on `path`, press `keys`, wait for the edit to finish."""
+    app = pilot.app
+    assert isinstance(app, ParamtuiApp)
+    app.screen.query_one(ModuleTree).reveal(path)
+    await pilot.press(*keys)
+    await settle(pilot, lambda: not getattr(app.screen, "busy", False))
+
+
+async def some_edits(pilot: Pilot[int]) -> None:
+    """Freeze the first block, zero one projection, prune an MLP layer by 30%."""
+    app = pilot.app
+    assert isinstance(app, ParamtuiApp)
+    await tree_ready(pilot)
+    await settle(pilot, lambda: app.workspace.session is not None)
+    await edit_at(pilot, EDITS["freeze"], "f")
+    await edit_at(pilot, EDITS["zero"], "z")
+    await edit_at(pilot, EDITS["prune"], "p")
+    await settle(pilot, lambda: getattr(app.screen, "preview", None) is not None)
+
+
+async def edit_scene(pilot: Pilot[int]) -> None:
+    await some_edits(pilot)
+    pilot.app.clear_notifications()
+    await settle(pilot, lambda: True)
+
+
+async def log_scene(pilot: Pilot[int]) -> None:
+    await some_edits(pilot)
+    await pilot.press("enter")  # apply the prune
+    app = pilot.app
+    assert isinstance(app, ParamtuiApp)
+    await settle(
+        pilot, lambda: app.workspace.session is not None and len(app.workspace.session.log) == 3
+    )
+    await pilot.press("u", "l")  # one undone edit shows how the log marks it
+    app.clear_notifications()
+    await settle(pilot, lambda: True)
+
+
 SCENES: dict[str, Scene] = {
     "main.svg": main_scene,
     "filter.svg": filter_scene,
     "help.svg": help_scene,
+    "edit.svg": edit_scene,
+    "edit-log.svg": log_scene,
 }
 
 

@@ -1,12 +1,15 @@
 """The body of the statistics worker: call the analysis layer, report through messages.
 
 Runs in a thread. It never touches widgets; it posts StatsProgressed / StatsComputed /
-StatsFailed to `target`, whose handlers (on the event loop) update the pane."""
+StatsFailed to `target`, whose handlers (on the event loop) update the pane. Unedited tensors
+are read in place from the file; edited ones from the session's private copy (`job.tensor`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual.message_pump import MessagePump
 
@@ -14,29 +17,50 @@ from paramtui.core.errors import ParamtuiError
 from paramtui.core.model import TensorInfo
 from paramtui.tui.messages import StatsComputed, StatsFailed, StatsProgressed
 
+if TYPE_CHECKING:
+    from paramtui.analysis.stats import TensorStats
+
 PROGRESS_EVERY_S = 0.1  # at most ten progress messages a second
 
 
-def run_stats(info: TensorInfo, target: MessagePump, is_cancelled: Callable[[], bool]) -> None:
+@dataclass(frozen=True)
+class StatsJob:
+    """One tensor's statistics to compute: `tensor` is its edited value (None: the file's)."""
+
+    info: TensorInfo
+    version: int
+    tensor: Any = None  # torch.Tensor; typed loosely so this module does not import torch
+
+
+def run_stats(job: StatsJob, target: MessagePump, is_cancelled: Callable[[], bool]) -> None:
+    name = job.info.name
     try:  # imports torch: the first call waits for the background import to finish
-        from paramtui.analysis.stats import StatsCancelled, compute_stats
+        from paramtui.analysis.stats import StatsCancelled
     except ImportError as exc:
-        target.post_message(StatsFailed(info.name, f"statistics are unavailable: {exc}"))
+        target.post_message(StatsFailed(name, f"statistics are unavailable: {exc}"))
         return
     try:
-        stats = compute_stats(
-            info, progress=_throttled(info.name, target), should_cancel=is_cancelled
-        )
+        stats = _compute(job, _throttled(name, target), is_cancelled)
     except StatsCancelled:
         return
     except ParamtuiError as exc:
-        target.post_message(StatsFailed(info.name, str(exc)))
+        target.post_message(StatsFailed(name, str(exc)))
         return
     except Exception as exc:  # noqa: BLE001 - an unexpected file must not take the UI down
-        target.post_message(StatsFailed(info.name, f"statistics failed: {exc!r}"))
+        target.post_message(StatsFailed(name, f"statistics failed: {exc!r}"))
         return
     if not is_cancelled():
-        target.post_message(StatsComputed(info.name, stats))
+        target.post_message(StatsComputed(name, stats, job.version))
+
+
+def _compute(
+    job: StatsJob, progress: Callable[[float], None], is_cancelled: Callable[[], bool]
+) -> TensorStats:
+    from paramtui.analysis.stats import compute_stats, tensor_stats
+
+    if job.tensor is None:
+        return compute_stats(job.info, progress=progress, should_cancel=is_cancelled)
+    return tensor_stats(job.info.name, job.tensor, progress=progress, should_cancel=is_cancelled)
 
 
 def _throttled(name: str, target: MessagePump) -> Callable[[float], None]:

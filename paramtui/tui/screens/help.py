@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from paramtui.tui.edit_marks import LEGEND
+
 KEYS = [
     ("↑ ↓", "move through the tree"),
     ("→ ←", "expand a module / collapse it or go to its parent"),
@@ -22,9 +24,17 @@ KEYS = [
     ("/", "filter the tree by name (case-insensitive substring)"),
     ("esc", "clear the filter"),
     ("tab", "move focus between the tree and the detail pane"),
+    ("f / F", "freeze / unfreeze the tensor or module: records requires_grad intent"),
+    ("z", "zero the tensor, or the parameters of the module (asks on large scopes)"),
+    ("p", "prune by magnitude: fraction or threshold, scope, structured; live preview"),
+    ("P", "make a torch prune permanent (<x>_orig * <x>_mask -> <x>)"),
+    ("u, ctrl+z", "undo the last edit"),
+    ("r, ctrl+y", "redo"),
+    ("l", "the edit log: what was done, in order, with its effect"),
+    ("s", "save an edited copy (.pth/.pt/.bin/.ckpt or .safetensors); verified"),
     ("f1, ?", "this help"),
     ("ctrl+p", "command palette (themes, keys, quit)"),
-    ("q", "quit"),
+    ("q", "quit (asks first when edits are unsaved)"),
 ]
 
 PANES = [
@@ -70,4 +80,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static(_table(KEYS, "bold"))
             yield Static(Text("\nWhat the panes show", style="bold"))
             yield Static(_table(PANES, "bold"))
+            yield Static(Text("\nMarks in the tree", style="bold"))
+            yield Static(_table(LEGEND, "bold"))
             yield Static(Text("\nesc closes this help", style="dim"))

@@ -1,212 +1,269 @@
-"""The main screen: module tree on the left, details and statistics on the right.
+"""The main screen: browsing (BrowseScreen) plus editing the node under the cursor.
 
-Widgets post messages up; this screen sets attributes down and owns the workers (tree building,
-filtering, statistics, the background torch import)."""
+Edits go through the workspace's EditSession, one at a time, in a thread worker (copying a
+large storage or pruning takes a while); the worker posts EditFinished with the session's new
+marks and this screen hands them down to the tree and the detail pane. Bindings that do not
+apply to the node under the cursor are dimmed in the Footer (check_action)."""
 
 from __future__ import annotations
 
-import os
-import sys
-from functools import partial
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
+from textual import work
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
-from textual.worker import get_current_worker
 
-from paramtui.core.model import CheckpointIndex, TensorInfo
-from paramtui.core.tree import ModuleNode, build_tree, filter_paths
-from paramtui.tui.messages import (
-    FilterComputed,
-    ModuleHighlighted,
-    StatsComputed,
-    StatsFailed,
-    StatsProgressed,
-    TorchLoaded,
-    TreeBuilt,
-)
-from paramtui.tui.stats_task import run_stats
+from paramtui.core.errors import ParamtuiError
+from paramtui.core.tree import ModuleNode
+from paramtui.tui import fmt
+from paramtui.tui.edit_marks import EditMarks, marks_of
+from paramtui.tui.edit_rules import Applicability, describe_scope, is_large, notice
+from paramtui.tui.messages import EditFailed, EditFinished, ModuleHighlighted, SourceReplaced
+from paramtui.tui.prune_form import scope_size
+from paramtui.tui.save_text import same_file
+from paramtui.tui.screens.browse import BrowseScreen
+from paramtui.tui.screens.confirm import confirm
 from paramtui.tui.widgets.detail_pane import DetailPane
-from paramtui.tui.widgets.filter_input import FilterInput
 from paramtui.tui.widgets.module_tree import ModuleTree
+from paramtui.tui.workspace import Workspace
 
 if TYPE_CHECKING:
-    from paramtui.analysis.stats import TensorStats
+    from paramtui.edits.effects import EditRecord
+    from paramtui.edits.ops import Op
+    from paramtui.io.save import SaveReport
+    from paramtui.tui.screens.prune import PruneChoice
 
-STATS_DELAY_S = 0.12  # the cursor must rest this long on a tensor before its stats start
-FILTER_DELAY_S = 0.15  # typing pauses this long before the tree is filtered again
+FREEZE_KEYS = Binding.Group("(Un)freeze", compact=True)  # the Footer must fit 80 columns
+UNDO_KEYS = Binding.Group("Undo/redo", compact=True)
+NODE_ACTIONS = frozenset({"freeze", "unfreeze", "zero", "prune", "make_permanent"})
+SESSION_ACTIONS = NODE_ACTIONS | {"undo", "redo", "save_as", "edit_log"}
 
 
-class MainScreen(Screen[None]):
-    """Browse one checkpoint."""
+class MainScreen(BrowseScreen):
+    """Browse and edit one checkpoint."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="main.filter"),
-        Binding("escape", "clear_filter", "Clear", id="main.clear_filter"),
+        Binding("f", "freeze", "Freeze", id="edit.freeze", group=FREEZE_KEYS),
+        Binding("F", "unfreeze", "Unfreeze", id="edit.unfreeze", group=FREEZE_KEYS),
+        Binding("z", "zero", "Zero", id="edit.zero"),
+        Binding("p", "prune", "Prune", id="edit.prune"),
+        Binding("P", "make_permanent", "Make permanent", id="edit.make_permanent"),
+        Binding("u,ctrl+z", "undo", "Undo", id="edit.undo", group=UNDO_KEYS),
+        Binding("r,ctrl+y", "redo", "Redo", id="edit.redo", group=UNDO_KEYS),
+        Binding("s", "save_as", "Save", id="edit.save_as"),
+        Binding("l", "edit_log", "Log", id="edit.log"),
     ]
 
-    def __init__(self, index: CheckpointIndex, stats_cache: dict[str, TensorStats]) -> None:
-        super().__init__()
-        self.index = index
-        self.stats_cache = stats_cache
-        self.torch_ready = "torch" in sys.modules
-        self._wanted: TensorInfo | None = None  # the tensor whose statistics are on show
-        self._stats_timer: Timer | None = None
-        self._filter_timer: Timer | None = None
-        self._root: ModuleNode | None = None
-        self.applied_filter = ""  # the filter text the tree shows now
+    busy = False  # an edit, undo or redo is running
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(Text("; ".join(self.index.notes)), id="notes")
-        with Horizontal(id="panes"):
-            with Vertical(id="left"):
-                yield FilterInput(id="filter")
-                yield ModuleTree(id="tree")
-            yield DetailPane(self.index, id="detail")
-        yield Footer()
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(workspace)
+        self._flags: frozenset[str] = frozenset()  # node actions that apply under the cursor
+        self._rules = Applicability()
 
-    def on_mount(self) -> None:
-        self.query_one("#notes").display = bool(self.index.notes)
-        self.query_one(FilterInput).display = False
-        self.query_one(ModuleTree).focus()
-        self.build_module_tree()
+    def reset(self, workspace: Workspace) -> None:
+        self._rules.clear()
+        self._flags = frozenset()
+        super().reset(workspace)
 
-    # -- the tree --------------------------------------------------------------------------
+    # -- what applies where ------------------------------------------------------------------
 
-    @work(thread=True, group="index")
-    def build_module_tree(self) -> None:
-        self.post_message(TreeBuilt(build_tree(self.index.tensors.values())))
-
-    def on_tree_built(self, message: TreeBuilt) -> None:
-        self._root = message.root
-        self.query_one(DetailPane).root = message.root
-        name = os.path.basename(self.index.path.rstrip("/")) or self.index.path
-        self.query_one(ModuleTree).load(message.root, name)
-        if not self.torch_ready:  # after the tree is painted: the import holds the GIL a lot
-            self.call_after_refresh(self.import_torch)
+    def on_torch_ready(self) -> None:
+        self.workspace.start_session()
+        self._update_flags(self.current_node())
+        self.refresh_bindings()
 
     def on_module_highlighted(self, message: ModuleHighlighted) -> None:
-        self.query_one(DetailPane).node = message.node
-        self._want_stats(message.node.tensor)
+        super().on_module_highlighted(message)
+        self._update_flags(message.node)
 
-    # -- statistics ------------------------------------------------------------------------
+    def values_settled(self) -> bool:
+        return not self.busy
 
-    def _want_stats(self, info: TensorInfo | None) -> None:
-        """Show cached stats at once; otherwise start a worker once the cursor rests."""
-        if self._stats_timer is not None:
-            self._stats_timer.stop()
-        self.workers.cancel_group(self, "stats")
-        self._wanted = info
-        if info is None:
-            return
-        view = self.query_one(DetailPane).stats
-        cached = self.stats_cache.get(info.name)
-        if cached is not None:
-            view.show_stats(cached)
-            return
-        view.show_pending("" if self.torch_ready else "(loading torch)")
-        self._stats_timer = self.set_timer(STATS_DELAY_S, partial(self.compute_stats, info))
-
-    @work(thread=True, exclusive=True, group="stats")
-    def compute_stats(self, info: TensorInfo) -> None:
-        worker = get_current_worker()
-        run_stats(info, self, lambda: worker.is_cancelled)
-
-    def _is_wanted(self, name: str) -> bool:
-        return self._wanted is not None and self._wanted.name == name
-
-    def on_stats_progressed(self, message: StatsProgressed) -> None:
-        if self._is_wanted(message.name):
-            self.query_one(DetailPane).stats.show_progress(message.fraction)
-
-    def on_stats_computed(self, message: StatsComputed) -> None:
-        self.stats_cache[message.name] = message.stats
-        if self._is_wanted(message.name):
-            self.query_one(DetailPane).stats.show_stats(message.stats)
-
-    def on_stats_failed(self, message: StatsFailed) -> None:
-        if self._is_wanted(message.name):
-            self.query_one(DetailPane).stats.show_error(message.reason)
-
-    # -- torch, imported once the tree is on screen ----------------------------------------
-
-    @work(thread=True, group="torch", exit_on_error=False)
-    def import_torch(self) -> None:
-        try:
-            import torch  # noqa: F401
-        except Exception as exc:  # a broken install raises more than ImportError
-            self.post_message(TorchLoaded(False, f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(TorchLoaded(True))
-
-    def on_torch_loaded(self, message: TorchLoaded) -> None:
-        self.torch_ready = message.ok
-        if not message.ok:
-            self.notify(f"torch could not be imported: {message.reason}", severity="error")
-
-    # -- filtering ---------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        box = self.query_one(FilterInput)
-        box.display = True
-        self.set_focus(box)  # now, not later: keys typed right after `/` belong to the box
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one(FilterInput)
-        box.value = ""
-        self._end_filter()
+    def _update_flags(self, node: ModuleNode | None) -> None:
+        session = self.workspace.session
+        flags = self._rules.flags(session, node) if session is not None and node else frozenset()
+        if flags != self._flags:
+            self._flags = flags
+            self.refresh_bindings()  # only when something changed: the Footer is costly
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":
-            return self.query_one(ModuleTree).filtered or self.query_one(FilterInput).display
+        if action not in SESSION_ACTIONS:
+            return super().check_action(action, parameters)
+        session = self.workspace.session
+        if session is None or self.busy:
+            return None
+        if action == "make_permanent":  # rare: shown only where torch's prune pairs are
+            return action in self._flags
+        if action in NODE_ACTIONS:
+            return True if action in self._flags else None
+        if action == "undo":
+            return True if session.can_undo else None
+        if action == "redo":
+            return True if session.can_redo else None
+        if action == "edit_log":
+            return True if session.log or session.redo_log else None
         return True
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-        if self._root is not None and self.query_one(FilterInput).display:  # not when closing
-            apply = partial(self.compute_filter, self._root, event.value)
-            self._filter_timer = self.set_timer(FILTER_DELAY_S, apply)
+    # -- the actions -------------------------------------------------------------------------
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.set_focus(self.query_one(ModuleTree))
+    def action_freeze(self) -> None:
+        from paramtui.edits.ops import Freeze
 
-    @on(FilterInput.Dismissed)
-    def _filter_dismissed(self) -> None:
-        self._end_filter()
+        self._for_node(lambda node: self.run_edit("apply", Freeze(node.path)))
 
-    def _end_filter(self) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-        self.workers.cancel_group(self, "filter")
-        self.query_one(FilterInput).display = False
-        tree = self.query_one(ModuleTree)
-        self.set_focus(tree)
-        if tree.filtered:
-            tree.apply_filter(None)
-        self.applied_filter = ""
+    def action_unfreeze(self) -> None:
+        from paramtui.edits.ops import Unfreeze
+
+        self._for_node(lambda node: self.run_edit("apply", Unfreeze(node.path)))
+
+    def action_make_permanent(self) -> None:
+        from paramtui.edits.ops import MakePrunePermanent
+
+        self._for_node(lambda node: self.run_edit("apply", MakePrunePermanent(node.path)))
+
+    def action_zero(self) -> None:
+        from paramtui.edits.ops import Zero
+
+        node = self.current_node()
+        if node is None:
+            return
+        op = Zero(node.path)
+        if not is_large(node.num_tensors, node.numel):
+            self.run_edit("apply", op)
+            return
+        scope = describe_scope(node.path, node.num_tensors, node.numel)
+        body = (
+            f"Set every element of {scope} to zero (buffers and optimizer state under a "
+            "module are left alone). u undoes it."
+        )
+        self._confirm_then_apply("Zero?", body, "Zero", op)
+
+    def action_prune(self) -> None:
+        from paramtui.tui.screens.prune import PruneScreen
+
+        session, node = self.workspace.session, self.current_node()
+        if session is not None and node is not None:
+            self.app.push_screen(PruneScreen(session, node), self._pruned)
+
+    def _pruned(self, choice: PruneChoice | None) -> None:
+        if choice is None:
+            return
+        if choice.preview is None:
+            self.run_edit("apply", choice.op)
+            return
+        tensors, numel = scope_size(choice.preview)
+        if not is_large(tensors, numel):
+            self.run_edit("apply", choice.op)
+            return
+        scope = describe_scope(choice.op.target, tensors, numel)
+        zeroed = fmt.grouped(choice.preview.total_changed)
+        body = f"{choice.op.describe()} of {scope}: {zeroed} elements become zero. u undoes it."
+        self._confirm_then_apply("Prune?", body, "Prune", choice.op)
+
+    def _confirm_then_apply(self, title: str, body: str, yes: str, op: Op) -> None:
+        def answered(answer: str | None) -> None:
+            if answer == "yes":
+                self.run_edit("apply", op)
+
+        self.app.push_screen(confirm(title, body, yes=yes), answered)
+
+    def action_undo(self) -> None:
+        self.run_edit("undo")
+
+    def action_redo(self) -> None:
+        self.run_edit("redo")
+
+    def action_edit_log(self) -> None:
+        from paramtui.tui.screens.edit_log import EditLogScreen
+
+        session = self.workspace.session
+        if session is not None:
+            self.app.push_screen(EditLogScreen(session.log, session.redo_log, session.dirty))
+
+    def action_save_as(self, then_quit: bool = False) -> None:
+        from paramtui.tui.screens.save_as import SaveAsScreen
+
+        session = self.workspace.session
+        if session is None:
+            return
+
+        def saved(report: SaveReport | None) -> None:
+            self.saved(report)
+            if then_quit and report is not None and report.verified:
+                self.app.exit(0)
+
+        self.app.push_screen(SaveAsScreen(session), saved)
+
+    def _for_node(self, edit: Callable[[ModuleNode], None]) -> None:
+        node = self.current_node()
+        if node is not None:
+            edit(node)
+
+    # -- running edits -----------------------------------------------------------------------
+
+    def run_edit(self, kind: str, op: Op | None = None) -> None:
+        """Apply `op`, or undo / redo, in the edit worker (one at a time)."""
+        if self.workspace.session is None or self.busy:
+            return
+        self.busy = True
+        self.refresh_bindings()
+        self.edit_worker(kind, op)
+
+    @work(thread=True, group="edit", exit_on_error=False)
+    def edit_worker(self, kind: str, op: Op | None) -> None:
+        session = self.workspace.session
+        assert session is not None
+        record: EditRecord | None
+        try:
+            if kind == "apply":
+                assert op is not None
+                record = session.apply(op)
+            else:
+                record = session.undo() if kind == "undo" else session.redo()
+            marks = marks_of(session)
+        except ParamtuiError as exc:  # EditRefused included: its message says why
+            self.post_message(EditFailed(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - report it, keep the app and the session
+            self.post_message(EditFailed(f"the edit failed: {exc!r}"))
+        else:
+            self.post_message(EditFinished(kind, record, marks))
+
+    def on_edit_failed(self, message: EditFailed) -> None:
+        self.busy = False
+        self.refresh_bindings()
+        self.notify(message.reason, title="Not edited", severity="error", timeout=10)
+
+    def on_edit_finished(self, message: EditFinished) -> None:
+        from paramtui.edits.ops import MakePrunePermanent
+
+        self.busy = False
+        self.show_marks(message.marks)
+        record = message.record
+        if record is not None:
+            self.notify(notice(message.kind, record), title="Edit log")
+            if isinstance(record.op, MakePrunePermanent):
+                self._rules.clear()
+                self.build_module_tree()  # names were added and removed
+        self._update_flags(self.current_node())
         self.refresh_bindings()
 
-    @work(thread=True, exclusive=True, group="filter")
-    def compute_filter(self, root: ModuleNode, needle: str) -> None:
-        keep = filter_paths(root, needle) if needle else None
-        if not get_current_worker().is_cancelled:
-            self.post_message(FilterComputed(needle, keep))
+    def show_marks(self, marks: EditMarks) -> None:
+        """Hand new marks down, then recompute the statistics on show if their values changed."""
+        self.workspace.marks = marks
+        self.query_one(ModuleTree).set_marks(marks)
+        self.query_one(DetailPane).marks = marks
+        node = self.current_node()
+        self._want_stats(node.tensor if node is not None else None)
 
-    def on_filter_computed(self, message: FilterComputed) -> None:
-        if message.needle != self.query_one(FilterInput).value:
-            return  # the text changed since; a newer result is on its way
-        self.query_one(ModuleTree).apply_filter(message.keep)
-        self.applied_filter = message.needle
-        if message.keep is not None and len(message.keep) <= 1:
-            self.notify(f"No tensor name contains {message.needle!r}.", severity="warning")
+    def saved(self, report: SaveReport | None) -> None:
+        if report is None:
+            return
+        self.workspace.saved_path = report.path
+        self.show_marks(replace(self.workspace.marks, dirty=self.workspace.dirty))
+        self.notify(f"Saved {fmt.printable(report.path)}", title="Saved")
         self.refresh_bindings()
+        if same_file(report.path, self.index.path):
+            # The index describes the replaced file's layout: read the new one afresh.
+            self.post_message(SourceReplaced(report.path))

@@ -14,6 +14,7 @@ from rich.text import Text
 from paramtui.core.model import CheckpointIndex, TensorInfo
 from paramtui.core.tree import ModuleNode
 from paramtui.tui import fmt
+from paramtui.tui.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
 
 NOT_RECORDED = "not recorded"
 MAX_META_ROWS = 60
@@ -46,9 +47,15 @@ def section(title: str, body: RenderableType) -> Group:
     return Group(Text(title, style="bold underline"), body, Text(""))
 
 
-def tensor_rows(info: TensorInfo, index: CheckpointIndex) -> list[Row]:
-    return [
-        ("name", Text(fmt.printable(info.name), style="bold")),
+NO_MARKS = EditMarks()
+
+
+def tensor_rows(info: TensorInfo, index: CheckpointIndex, marks: EditMarks = NO_MARKS) -> list[Row]:
+    edited = info.name in marks.edited
+    rows: list[Row] = [("name", Text(fmt.printable(info.name), style="bold"))]
+    if edited:
+        rows.append(("values", Text(f"{EDITED} edited in this session", style="bold")))
+    return rows + [
         ("shape", f"{list(info.shape)}"),
         ("dtype", info.dtype if info.layout == "strided" else f"{info.dtype} ({info.layout})"),
         ("saved on", info.device or NOT_RECORDED),
@@ -57,9 +64,9 @@ def tensor_rows(info: TensorInfo, index: CheckpointIndex) -> list[Row]:
         ("layout", _layout(info)),
         ("storage", _sharing(info, index)),
         ("role", info.role if info.role_recorded else f"{info.role} (from name)"),
-        ("trainable", _trainable(info.requires_grad)),
+        ("trainable", _trainable_now(info, marks)),
         ("gradient", _gradient(info.has_grad)),
-        ("file", _where(info, index)),
+        ("file", Text("in memory (edited copy)") if edited else _where(info, index)),
     ]
 
 
@@ -72,6 +79,8 @@ def _layout(info: TensorInfo) -> str:
 
 
 def _sharing(info: TensorInfo, index: CheckpointIndex) -> Text:
+    if info.name not in index.tensors:
+        return Text("its own storage (created by an edit)")
     others = index.shared_with(info.name)
     if not others:
         return Text("its own storage")
@@ -85,6 +94,14 @@ def _trainable(requires_grad: bool | None) -> str:
     if requires_grad is None:
         return NOT_RECORDED
     return "trainable (requires_grad)" if requires_grad else "frozen (requires_grad=False)"
+
+
+def _trainable_now(info: TensorInfo, marks: EditMarks) -> Text:
+    intent = marks.intents.get(info.name)
+    if intent is None:
+        return Text(_trainable(info.requires_grad))
+    state = f"{TRAINABLE} trainable" if intent else f"{FROZEN} frozen"
+    return Text(f"{state} (edited; requires_grad={intent})", style="bold")
 
 
 def _gradient(has_grad: bool | None) -> str:
@@ -102,7 +119,7 @@ def _where(info: TensorInfo, index: CheckpointIndex) -> Text:
     return Text(f"{name} @ {fmt.grouped(info.location.offset)}")
 
 
-def module_rows(node: ModuleNode, root: ModuleNode) -> list[Row]:
+def module_rows(node: ModuleNode, root: ModuleNode, marks: EditMarks = NO_MARKS) -> list[Row]:
     """A module's aggregate; `root` (the whole checkpoint) gives the shares."""
     rows: list[Row] = (
         [("module", Text(fmt.printable(node.path), style="bold"))] if node.path else []
@@ -114,10 +131,26 @@ def module_rows(node: ModuleNode, root: ModuleNode) -> list[Row]:
     ]
     if node is not root:
         rows.append(("share", _share(node, root.numel, root.nbytes)))
+    if marks.any:
+        rows.extend(_edit_rows(node.path, marks))
     for i, (dtype, nbytes) in enumerate(node.bytes_by_dtype().items()):
         value = f"{dtype} {fmt.size(nbytes)} ({fmt.percent(nbytes, node.nbytes)})"
         rows.append(("by dtype" if i == 0 else "", value))
     return rows
+
+
+def _edit_rows(path: str, marks: EditMarks) -> list[Row]:
+    edited, frozen, unfrozen = marks.count_under(path)
+    parts = [
+        f"{glyph} {n:,} {what}"
+        for glyph, n, what in (
+            (EDITED, edited, "tensors edited"),
+            (FROZEN, frozen, "frozen"),
+            (TRAINABLE, unfrozen, "unfrozen"),
+        )
+        if n
+    ]
+    return [("edits", Text(" · ".join(parts) + " in this session", style="bold"))] if parts else []
 
 
 def _share(node: ModuleNode, total_numel: int, total_bytes: int) -> str:
@@ -162,16 +195,21 @@ def metadata_rows(
     return rows
 
 
-def describe(node: ModuleNode, root: ModuleNode, index: CheckpointIndex) -> RenderableType:
+def describe(
+    node: ModuleNode, root: ModuleNode, index: CheckpointIndex, marks: EditMarks = NO_MARKS
+) -> RenderableType:
     """Everything the detail pane shows above the statistics."""
     parts: list[RenderableType] = []
     if node.tensor is not None:
-        parts.append(section("Tensor", rows_table(tensor_rows(node.tensor, index))))
+        parts.append(section("Tensor", rows_table(tensor_rows(node.tensor, index, marks))))
     if not node.is_leaf:
         title = "Checkpoint" if node.path == "" else "Module"
-        parts.append(section(title, rows_table(module_rows(node, root))))
+        parts.append(section(title, rows_table(module_rows(node, root, marks))))
     if node.path == "":
-        parts.append(section("File", rows_table(file_rows(index))))
+        rows = file_rows(index)
+        if marks.dirty:
+            rows.append(("edits", Text("unsaved — s saves an edited copy", style="bold")))
+        parts.append(section("File", rows_table(rows)))
     skip = frozenset(c.name for c in node.children) if node.path == "" else frozenset()
     meta = metadata_rows(index, node.path, skip)
     if meta and (node.path == "" or not node.is_leaf):

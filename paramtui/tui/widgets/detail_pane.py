@@ -1,7 +1,7 @@
 """The right-hand pane: what the selected node is, and (for a tensor) its statistics.
 
-The screen sets `node`; the pane redraws. Statistics arrive through `stats` (a StatsView) whose
-methods the screen calls as the worker reports."""
+The screen sets `node` (and `marks` after an edit); the pane redraws. Statistics arrive through
+`stats` (a StatsView) whose methods the screen calls as the worker reports."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from paramtui.core.model import CheckpointIndex
 from paramtui.core.tree import ModuleNode
+from paramtui.tui.edit_marks import EditMarks
 from paramtui.tui.widgets.describe import describe
 from paramtui.tui.widgets.stats_view import StatsView
 
@@ -24,12 +25,13 @@ class DetailPane(VerticalScroll):
     """Details of the highlighted module or tensor."""
 
     node: reactive[ModuleNode | None] = reactive(None, init=False)
+    marks: reactive[EditMarks] = reactive(EditMarks, init=False)
 
     def __init__(self, index: CheckpointIndex, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.index = index
         self.root: ModuleNode | None = None  # set by the screen once the tree is built
-        self._described: dict[str, RenderableType] = {}
+        self._described: dict[tuple[str, int, bool], RenderableType] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Reading the index…", style="italic"), id="detail-info")
@@ -42,17 +44,30 @@ class DetailPane(VerticalScroll):
     def stats(self) -> StatsView:
         return self.query_one(StatsView)
 
+    def reset(self, index: CheckpointIndex) -> None:
+        """Describe another index from now on (the same file, reopened)."""
+        self.index = index
+        self._described.clear()
+        self.marks = EditMarks()
+
     def watch_node(self, node: ModuleNode | None) -> None:
-        info = self.query_one("#detail-info", Static)
-        info.update(self._describe(node) if node is not None else "")
+        self._show(node)
         self.stats.display = node is not None and node.tensor is not None
         self.scroll_home(animate=False)
 
+    def watch_marks(self) -> None:
+        self._show(self.node)  # the same node, described as it is after the edit
+
+    def _show(self, node: ModuleNode | None) -> None:
+        info = self.query_one("#detail-info", Static)
+        info.update(self._describe(node) if node is not None else "")
+
     def _describe(self, node: ModuleNode) -> RenderableType:
-        cached = self._described.get(node.path)
+        key = (node.path, self.marks.version, self.marks.dirty)
+        cached = self._described.get(key)
         if cached is None:
-            cached = describe(node, self.root or node, self.index)
+            cached = describe(node, self.root or node, self.index, self.marks)
             if len(self._described) >= _CACHE_SIZE:
                 self._described.pop(next(iter(self._described)))
-            self._described[node.path] = cached
+            self._described[key] = cached
         return cached

@@ -1,12 +1,14 @@
 """The module tree: a lazy textual Tree over paramtui's ModuleNode tree.
 
 Children are created when a node is expanded, never before, so a checkpoint with 100k tensors
-shows its first level instantly. The widget posts ModuleHighlighted when its cursor moves."""
+shows its first level instantly. The widget posts ModuleHighlighted when its cursor moves.
+Edit markers (● ❄ ∇) are drawn after each label from `marks`, styled by component classes."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
@@ -15,6 +17,7 @@ from textual.widgets.tree import TreeNode
 
 from paramtui.core.tree import ModuleNode
 from paramtui.tui import fmt
+from paramtui.tui.edit_marks import EditMarks, Slots
 from paramtui.tui.messages import ModuleHighlighted
 
 NAME_WIDTH = 24  # sibling names are padded up to this many cells so the numbers line up
@@ -43,14 +46,32 @@ def root_label(root: ModuleNode, title: str) -> Text:
     return label
 
 
+def marker_slots(node: ModuleNode, marks: EditMarks) -> Slots:
+    """What changed at a node: as a tensor, and (for a module) anywhere below it."""
+    if node.is_leaf:
+        return marks.tensor_slots(node.path)
+    values, grad = marks.module_slots(node.path)
+    if node.tensor is not None:  # a tensor that is also a module ("a" and "a.b")
+        own_values, own_grad = marks.tensor_slots(node.path)
+        values, grad = values or own_values, own_grad or grad
+    return values, grad
+
+
 class ModuleTree(Tree[ModuleNode]):
     """Lazy tree of modules and tensors, in natural order (layers.2 before layers.10)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "module-tree--edited",
+        "module-tree--frozen",
+        "module-tree--trainable",
+    }
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "expand_or_enter", "Expand", show=False),
         Binding("left", "collapse_or_leave", "Collapse", show=False),
-        Binding("e", "expand_subtree", "Expand", id="tree.expand_all"),
-        Binding("E", "collapse_subtree", "Collapse", id="tree.collapse_all"),
+        # In the help screen, not the Footer: the edit keys need its room.
+        Binding("e", "expand_subtree", "Expand all", show=False, id="tree.expand_all"),
+        Binding("E", "collapse_subtree", "Collapse all", show=False, id="tree.collapse_all"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -61,11 +82,35 @@ class ModuleTree(Tree[ModuleNode]):
         self._by_path: dict[str, TreeNode[ModuleNode]] = {}
         self._title = ""
         self._cursor_expandable = True
+        self.marks = EditMarks()
+
+    def set_marks(self, marks: EditMarks) -> None:
+        """Redraw the markers of every created node (labels themselves do not change)."""
+        self.marks = marks
+        self._invalidate()  # Tree's own way to drop its cached lines and label widths
+
+    def render_label(self, node: TreeNode[ModuleNode], base_style: Style, style: Style) -> Text:
+        """Once anything is edited, every label starts with a 3-cell marker slot (so sibling
+        names stay aligned, and narrow panes never crop the markers): `●❄ name`."""
+        text = super().render_label(node, base_style, style)
+        if not self.marks.any or node.data is None:
+            return text
+        icon = len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+        cut = icon if node.allow_expand else 0
+        slot = Text()
+        for mark in marker_slots(node.data, self.marks):
+            if mark is None:
+                slot.append(" ")
+            else:
+                slot.append(mark[0], style=self.get_component_rich_style(mark[1], partial=True))
+        slot.append(" ")
+        return Text.assemble(text[:cut], slot, text[cut:])
 
     # -- loading and filtering -------------------------------------------------------------
 
     def load(self, root: ModuleNode, title: str) -> None:
-        """Show `root` (the whole checkpoint) with its first level expanded."""
+        """Show `root` (the whole checkpoint) with its first level expanded; the cursor stays
+        on the same path when it still exists (reloading after an edit renamed tensors)."""
         self._title = title
         self._rebuild(root)
 

@@ -1,0 +1,74 @@
+"""The open checkpoint as the TUI sees it: the index, the edit session and cached statistics.
+
+The session exists once torch has been imported (edits need torch; the first paint must not
+wait for it). Statistics are cached per (tensor name, tensor version): an edit, undo or redo
+gives a tensor a new version, so its statistics are computed again on its current values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paramtui.core.model import CheckpointIndex, TensorInfo
+from paramtui.tui.edit_marks import EditMarks
+from paramtui.tui.stats_task import StatsJob
+
+if TYPE_CHECKING:
+    from paramtui.analysis.stats import TensorStats
+    from paramtui.edits.session import EditSession
+
+
+class Workspace:
+    """One checkpoint, its edits (once possible) and the statistics computed so far."""
+
+    def __init__(self, index: CheckpointIndex) -> None:
+        self.index = index
+        self.session: EditSession | None = None
+        self.marks = EditMarks()  # replaced after every edit, undo and redo
+        self.saved_path: str | None = None  # where the last save wrote to
+        self._stats: dict[tuple[str, int], TensorStats] = {}
+
+    def start_session(self) -> None:
+        """Create the edit session (imports the edits layer, which needs torch to run)."""
+        if self.session is None:
+            from paramtui.edits.session import EditSession
+
+            self.session = EditSession(self.index)
+
+    @property
+    def dirty(self) -> bool:
+        return self.session is not None and self.session.dirty
+
+    def tensors(self) -> list[TensorInfo]:
+        """The current tensors, in file order (edits can add and remove names)."""
+        session = self.session
+        if session is None or not session.structure_changed:
+            return list(self.index.tensors.values())
+        return [session.info(name) for name in session.names()]
+
+    def version(self, name: str) -> int:
+        session = self.session
+        if session is None:
+            return 0
+        try:
+            return session.tensor_version(name)
+        except Exception:  # noqa: BLE001 - a name an edit removed: nothing current to key
+            return -1
+
+    def stats(self, name: str) -> TensorStats | None:
+        """The statistics of `name`'s current values, if computed already."""
+        return self._stats.get((name, self.version(name)))
+
+    def remember(self, name: str, version: int, stats: TensorStats) -> None:
+        self._stats[(name, version)] = stats
+
+    def stats_job(self, info: TensorInfo) -> StatsJob:
+        """What a statistics worker needs: the file's bytes, or the edited values in memory."""
+        version = self.version(info.name)
+        if not self.is_edited(info.name):
+            return StatsJob(info, version, None)
+        assert self.session is not None
+        return StatsJob(info, version, self.session.tensor(info.name))
+
+    def is_edited(self, name: str) -> bool:
+        """Values changed in this session (as of the last edit, undo or redo)."""
+        return name in self.marks.edited
