@@ -88,7 +88,14 @@ SAFETENSORS_DTYPES: dict[str, str] = {
 }
 
 
+GGUF_PREFIX = "gguf:"  # block-quantized GGUF types, e.g. "gguf:Q4_K"; sizes come from the file
+
+
 def dtype_info(name: str) -> DType:
     """The DType for a torch dtype name; unknown names get itemsize 1 and kind 'unknown'."""
     found = DTYPES.get(name)
-    return found if found is not None else DType(name, 1, "unknown")
+    if found is not None:
+        return found
+    if name.startswith(GGUF_PREFIX):
+        return DType(name, 1, "quantized")  # itemsize is meaningless: TensorInfo.stored_nbytes
+    return DType(name, 1, "unknown")

@@ -41,7 +41,8 @@ class TensorInfo:
     role_recorded: bool = False  # True when the file says it (nn.Parameter), not the name
     requires_grad: bool | None = None  # None: not recorded
     has_grad: bool | None = None  # None: not recorded
-    layout: str = "strided"  # "strided", "quantized", "sparse", ...
+    layout: str = "strided"  # "strided", "quantized", "sparse", "gguf-quantized", "dcp-sharded"
+    stored_nbytes: int | None = None  # bytes on disk when not numel * itemsize (GGUF blocks)
 
     @property
     def numel(self) -> int:
@@ -53,6 +54,8 @@ class TensorInfo:
 
     @property
     def nbytes(self) -> int:
+        if self.stored_nbytes is not None:
+            return self.stored_nbytes
         return self.numel * self.itemsize
 
     @property

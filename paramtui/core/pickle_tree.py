@@ -117,6 +117,11 @@ def _join(prefix: str, key: Any) -> str:
     return f"{prefix}.{text}" if prefix else text
 
 
+def describe(name: str, value: Any) -> MetaEntry:
+    """A MetaEntry (type and clipped preview) for one non-tensor value."""
+    return _entry(name, value)
+
+
 def _entry(name: str, value: Any) -> MetaEntry:
     if isinstance(value, DtypeRef):
         return MetaEntry(name or "value", "dtype", f"torch.{value.name}")

@@ -40,7 +40,7 @@ class TensorRef:
     shape: tuple[int, ...]
     stride: tuple[int, ...]
     dtype: str
-    requires_grad: bool | None = None  # only meaningful when is_parameter
+    requires_grad: bool | None = None  # as recorded; state dicts report it for parameters only
     is_parameter: bool = False
     layout: str = "strided"
 
@@ -103,13 +103,16 @@ def _shape(value: Any) -> tuple[int, ...]:
 
 def _rebuild_tensor_v2(storage: Any, offset: int, size: Any, stride: Any, *rest: Any) -> TensorRef:
     dtype = storage.dtype if isinstance(storage, StorageRef) else "unknown"
-    return TensorRef(
+    ref = TensorRef(
         storage if isinstance(storage, StorageRef) else None,
         int(offset),
         _shape(size),
         _shape(stride),
         dtype,
     )
+    if rest and isinstance(rest[0], bool):
+        ref.requires_grad = rest[0]  # TorchScript archives record it here for every tensor
+    return ref
 
 
 def _rebuild_tensor_v3(
