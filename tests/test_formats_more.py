@@ -435,3 +435,30 @@ def test_new_formats_index_without_importing_torch(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_saving_a_gguf_with_quantized_tensors_is_refused_clearly(tmp_path: Path) -> None:
+    import numpy as np
+
+    gguf = pytest.importorskip("gguf")
+    from paramtui.core.errors import SaveRefused
+    from paramtui.edits import EditSession
+    from paramtui.io.save import save
+
+    path = tmp_path / "q.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    data = np.random.default_rng(0).standard_normal((4, 64)).astype(np.float32)
+    writer.add_tensor(
+        "w",
+        gguf.quants.quantize(data, gguf.GGMLQuantizationType.Q8_0),
+        raw_dtype=gguf.GGMLQuantizationType.Q8_0,
+    )
+    writer.add_tensor("b", data[0])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    session = EditSession(paramtui.open_checkpoint(path))
+    with pytest.raises(SaveRefused, match="cannot be read as plain bytes"):
+        save(session, str(tmp_path / "out.safetensors"))
+    assert not (tmp_path / "out.safetensors").exists()

@@ -79,6 +79,7 @@ def save(
     progress: Callable[[str], None] | None = None,
 ) -> SaveReport:
     fmt = output_format(dest, format)
+    _refuse_unreadable(session)
     notes = (
         check_storable(session, allow_untie=allow_untie, tensors_only=tensors_only)
         if fmt == "safetensors"
@@ -130,6 +131,22 @@ def save(
         notes,
         replaced_source,
     )
+
+
+def _refuse_unreadable(session: EditSession) -> None:
+    """Every tensor must be readable as plain bytes (or be a private copy) to be written."""
+    from paramtui.core.access import unviewable_reason
+
+    stuck = [
+        (n, unviewable_reason(session.info(n))) for n in session.names() if not session.is_edited(n)
+    ]
+    stuck = [(n, why) for n, why in stuck if why is not None]
+    if stuck:
+        name, why = stuck[0]
+        raise SaveRefused(
+            f"{len(stuck)} tensor(s) of this {session.index.format} cannot be read as plain "
+            f"bytes ({name}: {why}), so paramtui cannot write them yet. Nothing was written."
+        )
 
 
 def _is_source(session: EditSession, dest: str) -> bool:

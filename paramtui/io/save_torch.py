@@ -45,7 +45,7 @@ def _load_source(session: EditSession) -> tuple[Any, dict[int, str]]:
     import torch
 
     index = session.index
-    if index.format.startswith(("safetensors", "hugging face")):
+    if index.format not in ZIP_FORMATS and index.format != "torch legacy":
         return {name: session.tensor(name) for name in session.names()}, {}
     devices: dict[int, str] = {}
 

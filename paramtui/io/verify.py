@@ -67,19 +67,30 @@ def _check_records(source: str, dest: str, edited: dict[str, torch.Tensor]) -> l
             key = record.name.partition("/data/")[2] if "/data/" in record.name else None
             old = before.pop(record.name, None)
             if key is not None and key in edited:
-                data = edited[key].reshape(-1).numpy().tobytes() if edited[key].numel() < BLOCK \
+                data = (
+                    edited[key].reshape(-1).numpy().tobytes()
+                    if edited[key].numel() < BLOCK
                     else None
-                same = _same_as_tensor(out, record.data_offset, record.size, edited[key]) \
-                    if data is None else _read(out, record.data_offset, record.size) == data
+                )
+                same = (
+                    _same_as_tensor(out, record.data_offset, record.size, edited[key])
+                    if data is None
+                    else _read(out, record.data_offset, record.size) == data
+                )
             elif old is not None:
-                same = _same_ranges(src, old.data_offset, out, record.data_offset, record.size) \
+                same = (
+                    _same_ranges(src, old.data_offset, out, record.data_offset, record.size)
                     and old.size == record.size
+                )
             else:
                 continue  # a record we added (the requires_grad intents)
             if not same:
                 problems.append(f"record {record.name} differs from what was meant to be written")
-    problems += [f"record {name} is missing from the output" for name in before
-                 if not name.endswith("paramtui/requires_grad.json")]
+    problems += [
+        f"record {name} is missing from the output"
+        for name in before
+        if not name.endswith("paramtui/requires_grad.json")
+    ]
     return problems
 
 

@@ -66,8 +66,9 @@ class ZipWriter:
         pos, done = self.f.tell(), 0
         try:
             while done < size:
-                n = os.copy_file_range(src.fileno(), self.f.fileno(), size - done,
-                                       offset + done, pos + done)
+                n = os.copy_file_range(
+                    src.fileno(), self.f.fileno(), size - done, offset + done, pos + done
+                )
                 if n == 0:
                     raise EOFError(f"the source ended {size - done} bytes early")
                 done += n
@@ -87,8 +88,21 @@ class ZipWriter:
         extra += b"FB" + struct.pack("<H", pad) + b"Z" * pad
         shown = _U32_MAX if zip64 else size
         version = 45 if zip64 else 20
-        self.f.write(_LOCAL.pack(b"PK\x03\x04", version, 0, 0, 0, _DOS_DATE, 0, shown, shown,
-                                 len(entry.name), len(extra)))
+        self.f.write(
+            _LOCAL.pack(
+                b"PK\x03\x04",
+                version,
+                0,
+                0,
+                0,
+                _DOS_DATE,
+                0,
+                shown,
+                shown,
+                len(entry.name),
+                len(extra),
+            )
+        )
         self.f.write(entry.name + extra)
         return entry
 
