@@ -19,12 +19,14 @@ from paramtui.core.errors import ParamtuiError, UnusableInput
 if TYPE_CHECKING:
     from rich.console import Console
 
-SUBCOMMANDS = ("summary", "ls", "demo", "edit", "convert")
+SUBCOMMANDS = ("summary", "ls", "stats", "scan", "demo", "edit", "convert")
 DEBUG_ENV = "PARAMTUI_DEBUG"
 
 USAGE = """paramtui [-h] [--version] PATH
        paramtui summary PATH [--json]
        paramtui ls PATH [--json]
+       paramtui stats PATH [NAME ...] [--bins N] [--json]
+       paramtui scan PATH [--json] [--fail-on KINDS]
        paramtui demo [--path]
        paramtui edit IN OUT [--freeze|--unfreeze|--zero|--prune PATTERN ...] [--dry-run]
        paramtui convert IN OUT [--shard-size SIZE] [--untie] [--tensors-only]"""
@@ -33,6 +35,9 @@ EPILOG = """commands:
   paramtui PATH          browse the checkpoint in the terminal UI (the default)
   paramtui summary PATH  totals, dtypes, roles, top-level modules and metadata
   paramtui ls PATH       one line per tensor: shape, dtype, saved device, size, sharing
+  paramtui stats PATH    exact statistics, quantiles and histograms of tensors
+  paramtui scan PATH     whole-model health scan: NaN/Inf, dead, exploding, vanishing,
+                         duplicate tensors, dtype mixes; per-layer trends; a CI gate
   paramtui demo          build the demo checkpoint (once, cached) and browse it
   paramtui edit IN OUT   freeze, zero, prune (in the order given) and save a copy;
                          --dry-run shows the effect per tensor without writing
@@ -60,6 +65,7 @@ exit codes:
        edit refused (bad pattern, integer tensor, ...) or a save refused (OUT exists
        without --force, a format that cannot hold the data, an output that did not
        verify: OUT is then left as it was)
+  3    scan --fail-on: a finding of a failing kind was found
   130  interrupted (Ctrl+C)
   141  output pipe closed early (e.g. piped into `head`)
 
@@ -119,9 +125,11 @@ def command_parser() -> argparse.ArgumentParser:
         "cached) and open it in the terminal UI.",
     )
     demo.add_argument("--path", action="store_true", help="only print the checkpoint's path")
+    from paramtui.cli_analysis import add_parsers as add_analysis_parsers
     from paramtui.cli_edit_args import add_parsers
 
     add_parsers(commands)
+    add_analysis_parsers(commands)
     return parser
 
 
@@ -244,7 +252,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "edit": cmd_edit,
     "convert": cmd_convert,
+    "stats": lambda ns: _analysis("stats", ns),
+    "scan": lambda ns: _analysis("scan", ns),
 }
+
+
+def _analysis(name: str, ns: argparse.Namespace) -> int:
+    from paramtui.cli_analysis import COMMANDS as ANALYSIS
+
+    return ANALYSIS[name](ns)
 
 
 def _console() -> Console:
