@@ -20,9 +20,14 @@ __all__ = [
     "MakePrunePermanent",
     "save",
     "apply_freeze",
+    "snapshot",
+    "map_optimizers",
+    "scan",
 ]
 
 if TYPE_CHECKING:
+    from paramtui.analysis.optimizer import map_optimizers
+    from paramtui.analysis.scan import scan
     from paramtui.analysis.stats import compute_stats
     from paramtui.core.open import open_checkpoint
     from paramtui.core.tree import build_tree
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
     from paramtui.io.freeze import apply_freeze
     from paramtui.io.save import save
+    from paramtui.io.snapshot import snapshot
 
 _EXPORTS = {
     "open_checkpoint": "paramtui.core.open",
@@ -43,6 +49,9 @@ _EXPORTS = {
     "MakePrunePermanent": "paramtui.edits.ops",
     "save": "paramtui.io.save",
     "apply_freeze": "paramtui.io.freeze",
+    "snapshot": "paramtui.io.snapshot",
+    "map_optimizers": "paramtui.analysis.optimizer",
+    "scan": "paramtui.analysis.scan",
 }
 
 

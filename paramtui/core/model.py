@@ -13,6 +13,7 @@ from paramtui.core.errors import TensorNotFound
 PARAMETER = "parameter"
 BUFFER = "buffer"
 OPTIMIZER_STATE = "optimizer state"
+GRADIENT = "gradient"  # a parameter's saved .grad (paramtui snapshots: grads.<name>)
 OTHER = "other"
 
 
@@ -77,6 +78,16 @@ class MetaEntry:
     preview: str
 
 
+@dataclass(frozen=True, slots=True)
+class ParamGroupRecord:
+    """One optimizer param group's parameter list, read in full (metadata previews are clipped)."""
+
+    optimizer: str  # where the optimizer's state_dict lies: "optimizer", "optimizer_states.0"
+    group: int
+    params: tuple[int | str, ...]  # state keys: indices (torch) or names (paramtui snapshots)
+    param_names: tuple[str, ...] | None = None  # torch optimizers built from named_parameters()
+
+
 @dataclass(slots=True)
 class CheckpointIndex:
     """Everything known about a checkpoint before reading any tensor data."""
@@ -88,6 +99,7 @@ class CheckpointIndex:
     file_metadata: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    param_groups: list[ParamGroupRecord] = field(default_factory=list)
     _shares: dict[str, list[str]] | None = None
 
     def __len__(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from paramtui.core.access import unviewable_reason
 from paramtui.core.dtypes import dtype_info
-from paramtui.core.model import BUFFER, OPTIMIZER_STATE, TensorInfo
+from paramtui.core.model import BUFFER, GRADIENT, OPTIMIZER_STATE, TensorInfo
 from paramtui.edits.ops import Freeze, Op, Prune, Unfreeze, Zero
 from paramtui.edits.storage import has_overlap
 
@@ -49,6 +49,8 @@ def _zero_refusal(info: TensorInfo, exact: bool) -> str | None:
         return "num_batches_tracked is a step counter, not a weight"
     if info.role == OPTIMIZER_STATE:
         return "it is optimizer state; zeroing it would corrupt the optimizer, not the model"
+    if info.role == GRADIENT:
+        return "it is a recorded gradient, not a weight"
     if not exact and info.role == BUFFER:
         return "it is a buffer, not a parameter (name it exactly to zero it)"
     return _dtype_refusal(info, complex_ok=True)
@@ -84,6 +86,8 @@ def _role_refusal(info: TensorInfo, what: str) -> str | None:
         return "num_batches_tracked is a step counter, not a weight"
     if info.role == OPTIMIZER_STATE:
         return f"it is optimizer state; {what}"
+    if info.role == GRADIENT:
+        return f"it is a recorded gradient; {what}"
     if info.role == BUFFER:
         return f"it is a buffer; {what}"
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable
 
+from paramtui.core import training
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import CheckpointIndex, DataLocation, TensorInfo
 from paramtui.core.pickle_tree import FoundTensor, flatten
@@ -52,7 +53,7 @@ def index_from_pickle(path: str, kind: str, data: bytes, locate: Locate) -> Chec
             f"read without running code: {len(names)} class(es)/function(s) named by the file "
             f"were not imported ({shown})"
         )
-    return CheckpointIndex(
+    index = CheckpointIndex(
         path=path,
         format=kind,
         tensors=tensors,
@@ -60,6 +61,8 @@ def index_from_pickle(path: str, kind: str, data: bytes, locate: Locate) -> Chec
         files=[path],
         notes=notes,
     )
+    training.recognise(index, result.obj)  # optimizer param groups, snapshots, training parts
+    return index
 
 
 def _tensor_info(item: FoundTensor, locate: Locate) -> TensorInfo:
