@@ -280,3 +280,25 @@ def test_safetensors_empty_tensor_shares_nothing(tmp_path: Path) -> None:
     save_file({"a": torch.zeros(0), "b": torch.ones(3)}, path)
     index = paramtui.open_checkpoint(path)
     assert index.shared_with("a") == [] and index.shared_with("b") == []
+
+
+def test_pickle_asking_for_a_huge_allocation_is_inert(tmp_path: Path) -> None:
+    """bytearray(10**13) would need 10 TB; the restricted unpickler never calls it."""
+    import pickle
+    import zipfile
+
+    class Bomb:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (bytearray, (10**13,))
+
+    path = tmp_path / "bomb.pt"
+    torch.save({"w": torch.ones(2)}, path)
+    with zipfile.ZipFile(path) as zf:
+        records = {n: zf.read(n) for n in zf.namelist()}
+    prefix = next(n for n in records if n.endswith("data.pkl"))
+    records[prefix] = pickle.dumps({"payload": Bomb()}, protocol=2)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in records.items():
+            zf.writestr(name, data)
+    index = paramtui.open_checkpoint(path)
+    assert "payload" in index.metadata

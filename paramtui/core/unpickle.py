@@ -170,7 +170,6 @@ _TORCH_FUNCS: dict[tuple[str, str], Callable[..., Any]] = {
     ("builtins", "frozenset"): frozenset,
     ("builtins", "slice"): slice,
     ("builtins", "complex"): complex,
-    ("builtins", "bytearray"): bytearray,
 }
 
 
