@@ -296,7 +296,7 @@ def test_pickle_asking_for_a_huge_allocation_is_inert(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as zf:
         records = {n: zf.read(n) for n in zf.namelist()}
     prefix = next(n for n in records if n.endswith("data.pkl"))
-    records[prefix] = pickle.dumps({"payload": Bomb()}, protocol=2)
+    records[prefix] = pickle.dumps({"payload": Bomb()}, protocol=4)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, data in records.items():
             zf.writestr(name, data)

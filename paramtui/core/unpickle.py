@@ -196,6 +196,16 @@ def _reconstructor(cls: Any, base: Any, state: Any) -> Any:
     return cls.__new__(cls) if isinstance(cls, type) and issubclass(cls, Stub) else Stub(cls)
 
 
+def _py3_name(module: str, name: str) -> tuple[str, str]:
+    """Protocol-2 pickles (torch.save's) name Python 2 modules (`__builtin__`); map them as
+    pickle itself does, so the allow-list sees the real names."""
+    import _compat_pickle
+
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]  # type: ignore[no-any-return]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, file: Any) -> None:
         super().__init__(file)
@@ -204,6 +214,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         self._stub_classes: dict[tuple[str, str], type[Stub]] = {}
 
     def find_class(self, module: str, name: str) -> Any:
+        module, name = _py3_name(module, name)
         known = _TORCH_FUNCS.get((module, name))
         if known is not None:
             return known
