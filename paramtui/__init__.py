@@ -23,9 +23,11 @@ __all__ = [
     "snapshot",
     "map_optimizers",
     "scan",
+    "check_load",
 ]
 
 if TYPE_CHECKING:
+    from paramtui.analysis.check_load import check_load
     from paramtui.analysis.optimizer import map_optimizers
     from paramtui.analysis.scan import scan
     from paramtui.analysis.stats import compute_stats
@@ -52,6 +54,7 @@ _EXPORTS = {
     "snapshot": "paramtui.io.snapshot",
     "map_optimizers": "paramtui.analysis.optimizer",
     "scan": "paramtui.analysis.scan",
+    "check_load": "paramtui.analysis.check_load",
 }
 
 

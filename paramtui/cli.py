@@ -14,22 +14,29 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from paramtui import __version__
+from paramtui.cli_prefix import ORDER_HINT, add_strip_prefix, view_index
 from paramtui.core.errors import ParamtuiError, UnusableInput
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-SUBCOMMANDS = ("summary", "ls", "stats", "scan", "demo", "edit", "convert")
+SUBCOMMANDS = ("summary", "ls", "stats", "scan", "check-load", "demo", "edit", "convert")
 DEBUG_ENV = "PARAMTUI_DEBUG"
+STRIP_VIEW_HELP = (
+    "show names without a wrapper prefix shared by the state dict "
+    "('module.', '_orig_mod.', 'model.module.'; detected when not given)"
+)
 
 USAGE = """paramtui [-h] [--version] PATH
-       paramtui summary PATH [--json]
-       paramtui ls PATH [--json]
+       paramtui summary PATH [--json] [--strip-prefix [PREFIX]]
+       paramtui ls PATH [--json] [--strip-prefix [PREFIX]]
        paramtui stats PATH [NAME ...] [--bins N] [--json]
        paramtui scan PATH [--json] [--fail-on KINDS]
+       paramtui check-load PATH --model MODULE:FACTORY [--prefix PREFIX] [--json]
        paramtui demo [--path]
        paramtui edit IN OUT [--freeze|--unfreeze|--zero|--prune PATTERN ...] [--dry-run]
-       paramtui convert IN OUT [--shard-size SIZE] [--untie] [--tensors-only]"""
+       paramtui convert IN OUT [--shard-size SIZE] [--untie] [--tensors-only]
+                               [--strip-prefix [PREFIX]]"""
 
 EPILOG = """commands:
   paramtui PATH          browse the checkpoint in the terminal UI (the default)
@@ -37,11 +44,16 @@ EPILOG = """commands:
   paramtui ls PATH       one line per tensor: shape, dtype, saved device, size, sharing
   paramtui stats PATH    exact statistics, quantiles and histograms of tensors
   paramtui scan PATH     whole-model health scan: NaN/Inf, dead, exploding, vanishing,
-                         duplicate tensors, dtype mixes; per-layer trends; a CI gate
+                         duplicate tensors, dtype mixes, gradients and optimizer
+                         state per parameter; per-layer trends; a CI gate
+  paramtui check-load PATH --model MODULE:FACTORY
+                         would load_state_dict work? missing/unexpected keys, shape
+                         mismatches (imports YOUR module and calls FACTORY)
   paramtui demo          build the demo checkpoint (once, cached) and browse it
   paramtui edit IN OUT   freeze, zero, prune (in the order given) and save a copy;
                          --dry-run shows the effect per tensor without writing
-  paramtui convert IN OUT  pth <-> safetensors, or a sharded Hugging Face folder
+  paramtui convert IN OUT  pth <-> safetensors, or a sharded Hugging Face folder;
+                         --strip-prefix drops a DataParallel/DDP 'module.' prefix
   Run `paramtui COMMAND -h` for a command's options. To open a file named like a
   command, give a path: `paramtui ./summary`.
 
@@ -51,6 +63,8 @@ formats (detected by content, whatever the extension):
   safetensors files (with __metadata__)
   Hugging Face model folders: model.safetensors, sharded safetensors or
   pytorch_model*.bin with their index
+  torch.distributed.checkpoint folders, TorchScript archives, torch.export .pt2,
+  GGUF (with the optional gguf package: pip install 'paramtui[gguf]')
 
 safety:
   paramtui never runs code from a file. Pickles (.pth/.bin/...) are read by a
@@ -66,6 +80,7 @@ exit codes:
        without --force, a format that cannot hold the data, an output that did not
        verify: OUT is then left as it was)
   3    scan --fail-on: a finding of a failing kind was found
+  4    check-load: the checkpoint would not load with strict=True
   130  interrupted (Ctrl+C)
   141  output pipe closed early (e.g. piped into `head`)
 
@@ -117,6 +132,7 @@ def command_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("path", metavar="PATH", help="checkpoint file or model folder")
         sub.add_argument("--json", action="store_true", help="print JSON (with a schema version)")
+        add_strip_prefix(sub, STRIP_VIEW_HELP)
     demo = commands.add_parser(
         "demo",
         prog="paramtui demo",
@@ -126,10 +142,12 @@ def command_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--path", action="store_true", help="only print the checkpoint's path")
     from paramtui.cli_analysis import add_parsers as add_analysis_parsers
+    from paramtui.cli_check_load import add_parsers as add_check_load_parsers
     from paramtui.cli_edit_args import add_parsers
 
     add_parsers(commands)
     add_analysis_parsers(commands)
+    add_check_load_parsers(commands)
     return parser
 
 
@@ -167,6 +185,8 @@ def _dispatch(args: list[str]) -> int:
         if "required" in str(exc) and first is not None and os.path.exists(first):
             hint = f"to open the file named '{first}', run `paramtui ./{first}`"
             raise UsageError(f"{exc} ({hint})", exc.usage) from None
+        if "required" in str(exc) and "--strip-prefix" in args:
+            raise UsageError(f"{exc} ({ORDER_HINT})", exc.usage) from None
         raise
     return COMMANDS[ns.command](ns)
 
@@ -192,7 +212,7 @@ def cmd_summary(ns: argparse.Namespace) -> int:
     from paramtui.analysis.summary import summarize
     from paramtui.core.open import open_checkpoint
 
-    summary = summarize(open_checkpoint(ns.path))
+    summary = summarize(view_index(open_checkpoint(ns.path), ns))
     if ns.json:
         from paramtui.render.json_out import summary_json, write_json
 
@@ -207,7 +227,7 @@ def cmd_summary(ns: argparse.Namespace) -> int:
 def cmd_ls(ns: argparse.Namespace) -> int:
     from paramtui.core.open import open_checkpoint
 
-    index = open_checkpoint(ns.path)
+    index = view_index(open_checkpoint(ns.path), ns)
     if ns.json:
         from paramtui.render.json_out import ls_json, write_json
 
@@ -254,7 +274,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "convert": cmd_convert,
     "stats": lambda ns: _analysis("stats", ns),
     "scan": lambda ns: _analysis("scan", ns),
+    "check-load": lambda ns: _check_load(ns),
 }
+
+
+def _check_load(ns: argparse.Namespace) -> int:
+    from paramtui.cli_check_load import cmd_check_load
+
+    return cmd_check_load(ns)
 
 
 def _analysis(name: str, ns: argparse.Namespace) -> int:

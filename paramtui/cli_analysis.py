@@ -23,7 +23,7 @@ EXIT_FINDINGS = 3  # --fail-on matched a warning or an error
 FAIL_ON_WORDS = ("any", "error")
 
 SCAN_EPILOG = f"""checks (kinds for --fail-on):
-  nan, inf       NaN or infinite values (every tensor, optimizer state too)   error
+  nan, inf       NaN or infinite values (every tensor, optimizer state too)  error
   all_zero       a weight that is entirely zero                            warning
   constant       a weight whose values are all equal                       warning
   exploding      |max| above 1e4, or RMS / |max| 100x above its peers      warning
@@ -34,6 +34,16 @@ SCAN_EPILOG = f"""checks (kinds for --fail-on):
   dtype_mix      a tensor in another precision than its peers, float64
                  weights, optimizer state narrower than the weights        warning
   unreadable     tensor bytes missing from the file                          error
+  gradient_nan   NaN or Inf in a recorded gradient (paramtui snapshots)      error
+  no_gradient    trainable (requires_grad) but .grad is None while others
+                 have one                                                  warning
+  frozen_with_optimizer_state
+                 requires_grad=False but the optimizer holds state for it  warning
+  trainable_without_state
+                 in a param group, never stepped (no state) while others
+                 were: warning when recorded trainable, else a note
+  not_in_optimizer  in no param group while others are (usually frozen)       info
+  optimizer_unmapped  optimizer state not tied to names: why no check ran     info
   Peers are the tensors of the same name pattern across layers
   (layers.#.attn.q_proj.weight); vectors (biases, norm scales) need 1000x.
   Zero biases, unit norm scales and zero padding rows of embeddings are

@@ -54,6 +54,12 @@ def cmd_convert(ns: argparse.Namespace) -> int:
     if not sharded:
         _check_output(ns)
     session = _open_session(ns.input, say)
+    plan = _strip_plan(ns, session.index, say)
+    if plan is not None and sharded:  # shards are written from the session's (new) names
+        from paramtui.core.prefix import stripped_index
+        from paramtui.edits.session import EditSession
+
+        session = EditSession(stripped_index(session.index, plan))
     report: Any
     if sharded:
         from paramtui.io.sharded import DEFAULT_SHARD_SIZE, parse_size, write_sharded
@@ -67,12 +73,29 @@ def cmd_convert(ns: argparse.Namespace) -> int:
             progress=say,
             **_save_options(ns),
         )
+    elif plan is not None:
+        from paramtui.io.save_renamed import save_renamed
+
+        report = save_renamed(
+            session.index, plan, out, format=fmt, progress=say, **_save_options(ns)
+        )
     else:
         from paramtui.io.save import save
 
         report = save(session, out, format=fmt, progress=say, **_save_options(ns))
     _print_convert(ns, session, report)
     return 0
+
+
+def _strip_plan(ns: argparse.Namespace, index: Any, say: Callable[[str], None]) -> Any:
+    """The renames of --strip-prefix (None without it)."""
+    if getattr(ns, "strip_prefix", None) is None:
+        return None
+    from paramtui.cli_prefix import strip_plan
+
+    plan = strip_plan(index, ns.strip_prefix)
+    say(plan.describe())
+    return plan
 
 
 class _SaveOptions(TypedDict):

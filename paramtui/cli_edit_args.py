@@ -47,7 +47,14 @@ safetensors cannot hold shared storages (tied weights) or non-tensor entries
 examples:
   paramtui convert model.pth model.safetensors
   paramtui convert train.pth weights.safetensors --tensors-only --untie
-  paramtui convert model.safetensors hf-folder/ --shard-size 2GB"""
+  paramtui convert model.safetensors hf-folder/ --shard-size 2GB
+  paramtui convert ddp.pth plain.pth --strip-prefix        (module.x -> x)
+
+--strip-prefix [PREFIX] renames the state dict's keys (the model part of a training
+checkpoint): the wrapper prefix every key shares ('module.' of DataParallel/DDP,
+'_orig_mod.' of torch.compile, 'model.module.') is detected, or give it. Names stay
+unique, tied weights stay tied; a .pth output is rebuilt from a weights-only load
+(a file that needs code to load is refused) and verified."""
 
 
 class _Step(argparse.Action):
@@ -110,6 +117,9 @@ def add_parsers(commands: Any) -> None:
         choices=("safetensors", "torch", "bin"),
         help="output format (default: from OUT's extension; shards: safetensors)",
     )
+    from paramtui.cli_prefix import add_strip_prefix
+
+    add_strip_prefix(convert)
 
 
 def _add_edit_options(parser: argparse.ArgumentParser) -> None:

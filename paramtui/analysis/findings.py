@@ -29,6 +29,13 @@ KINDS = (
     "duplicate",
     "dtype_mix",
     "unreadable",
+    # training state (analysis.training_checks)
+    "gradient_nan",
+    "no_gradient",
+    "frozen_with_optimizer_state",
+    "trainable_without_state",
+    "not_in_optimizer",
+    "optimizer_unmapped",
 )
 
 

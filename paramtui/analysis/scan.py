@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from paramtui.analysis import duplicates, rows
-from paramtui.analysis.anomalies import value_findings
 from paramtui.analysis.dtype_mix import dtype_findings
 from paramtui.analysis.findings import (
     ERROR,
@@ -31,6 +30,7 @@ from paramtui.analysis.findings import (
 from paramtui.analysis.layers import LayerTrend, layer_trends
 from paramtui.analysis.magnitude import magnitude_findings
 from paramtui.analysis.stats import compute_stats
+from paramtui.analysis.training_checks import training_findings, value_checks
 from paramtui.core import access
 from paramtui.core.errors import ParamtuiError
 from paramtui.core.model import CheckpointIndex, TensorInfo
@@ -100,9 +100,10 @@ def scan(
     run.findings.extend(magnitude_findings(units, th))
     run.findings.extend(run.duplicates(units))
     run.findings.extend(dtype_findings(index))
+    run.findings.extend(training_findings(index))
     order = {name: i for i, name in enumerate(index.tensors)}
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    run.findings.sort(key=lambda f: (rank[f.severity], order.get(f.names[0], 0)))
+    run.findings.sort(key=lambda f: (rank[f.severity], order.get(f.names[0], 0) if f.names else 0))
     return ScanReport(
         path=index.path,
         format=index.format,
@@ -167,7 +168,7 @@ class _Run:
             self.unreadable[info.name] = reason
             return None
         unit = Unit(names, info, stats)
-        self.findings.extend(value_findings(unit))
+        self.findings.extend(value_checks(unit))
         try:
             self.findings.extend(self._line_findings(unit))
         except ParamtuiError as exc:

@@ -1,0 +1,62 @@
+"""`--strip-prefix [PREFIX]` for `paramtui ls`, `summary` and `convert`: names without a
+DataParallel/DDP `module.` (or torch.compile `_orig_mod.`) wrapper prefix.
+
+ls and summary show a renamed index (nothing is read or written); convert writes a copy whose
+state dict keys have lost the prefix (paramtui.io.save_renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from paramtui.core.model import CheckpointIndex
+    from paramtui.core.prefix import StripPlan
+
+AUTO = "<auto>"  # --strip-prefix without a value: detect the wrapper prefix
+HELP = (
+    "drop a wrapper prefix shared by every name of the state dict (the model part of a "
+    "training checkpoint): 'module.' (DataParallel/DDP), '_orig_mod.' (torch.compile), "
+    "'model.module.'; detected when PREFIX is not given"
+)
+ORDER_HINT = (
+    "--strip-prefix takes an optional PREFIX: write it after the paths, or as --strip-prefix=PREFIX"
+)
+
+
+def add_strip_prefix(parser: argparse.ArgumentParser, help_text: str = HELP) -> None:
+    parser.add_argument(
+        "--strip-prefix",
+        nargs="?",
+        const=AUTO,
+        default=None,
+        metavar="PREFIX",
+        help=help_text,
+    )
+
+
+def strip_plan(index: CheckpointIndex, value: str) -> StripPlan:
+    """The renames `--strip-prefix value` asks for (UnusableInput when there is nothing)."""
+    from paramtui.core.prefix import plan_strip
+
+    return plan_strip(index, None if value == AUTO else value)
+
+
+def view_index(index: CheckpointIndex, ns: argparse.Namespace) -> CheckpointIndex:
+    """The index to show: renamed when --strip-prefix was given (a note goes to stderr)."""
+    value = getattr(ns, "strip_prefix", None)
+    if value is None:
+        return index
+    from paramtui.core.prefix import stripped_index
+
+    plan = strip_plan(index, value)
+    sys.stderr.write(f"paramtui: {_safe(plan.describe())}\n")
+    return stripped_index(index, plan)
+
+
+def _safe(text: str) -> str:
+    from paramtui.render.format import safe_text
+
+    return safe_text(text)
