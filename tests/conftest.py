@@ -1,4 +1,10 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/checkpoints.py builders
+sys.path.insert(0, str(Path(__file__).parent))  # tests/*_helpers.py and checkpoints.py
+
+# No test run reads or writes the user's cache (statistics, demo checkpoint); subprocesses
+# started by tests inherit this.
+os.environ.setdefault("PARAMTUI_CACHE", tempfile.mkdtemp(prefix="paramtui-test-cache-"))

@@ -15,7 +15,9 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui
+from paramtui.analysis import cache
 from paramtui.analysis import stats as stats_module
+from paramtui.analysis.quantiles import PERCENTILES
 from paramtui.analysis.stats import StatsCancelled, TensorStats, compute_stats, tensor_stats
 from paramtui.core import access
 
@@ -29,6 +31,13 @@ FLOAT8 = [
 ]
 INTS = [torch.int64, torch.int32, torch.int16, torch.int8]
 UINTS = [torch.uint64, torch.uint32, torch.uint16, torch.uint8]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has its own disk cache and an empty memory cache."""
+    monkeypatch.setenv("PARAMTUI_CACHE", str(tmp_path / "cache"))
+    cache.forget_all()
 
 
 def name_of(dtype: torch.dtype) -> str:
@@ -61,11 +70,26 @@ def check_against_reference(stats: TensorStats, t: torch.Tensor, rtol: float) ->
     finite = as_float[np.isfinite(as_float)]
     assert stats.finite_count == finite.size
     if finite.size == 0:
-        assert stats.mean is None and stats.histogram_counts == ()
+        assert stats.mean is None and stats.histogram_counts == () and stats.quantiles is None
         return
     assert stats.min == finite.min() and stats.max == finite.max()
     check_moments(stats, finite, rtol, bool_=t.dtype == torch.bool)
     check_histogram(stats, finite)
+    check_quantiles(stats, finite, exact=t.dtype.itemsize <= 2 and not t.is_complex())
+
+
+def check_quantiles(stats: TensorStats, finite: np.ndarray, exact: bool) -> None:
+    """numpy's "inverted_cdf" quantiles: equal for 8/16-bit dtypes, else within the bound."""
+    assert stats.quantiles is not None and stats.quantile_error is not None
+    assert list(stats.quantiles) == list(PERCENTILES)
+    for p, got in stats.quantiles.items():
+        want = float(np.quantile(finite, p / 100, method="inverted_cdf"))
+        if exact:
+            assert got == want, p
+        else:
+            assert abs(got - want) <= stats.quantile_error, (p, got, want)
+    if exact:
+        assert stats.quantile_error == 0.0
 
 
 def check_moments(stats: TensorStats, finite: np.ndarray, rtol: float, bool_: bool) -> None:
@@ -265,7 +289,7 @@ def test_cancellation_and_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         return asked[0] >= 3
 
     with pytest.raises(StatsCancelled):
-        compute_stats(info, should_cancel=cancel_on_third)
+        compute_stats(info, should_cancel=cancel_on_third, cache=False)
     assert asked[0] == 3
 
 
@@ -285,14 +309,12 @@ def test_unreadable_tensors_get_a_note(tmp_path: Path) -> None:
     save_file({"w": torch.randn(10)}, path)
     info = paramtui.open_checkpoint(path).tensor("w")
     for bad, words in [
-        (replace(info, dtype="qint8"), "quantized"),
+        (replace(info, dtype="quint4x2"), "quantized"),
         (replace(info, layout="sparse"), "sparse"),
         (replace(info, location=None), "in place"),
     ]:
         stats = compute_stats(bad)
         assert stats.mean is None and words in stats.notes[0]
-    sparse = tensor_stats("s", torch.eye(3).to_sparse())
-    assert sparse.mean is None and "sparse" in sparse.notes[0]
 
 
 def test_to_dict_is_json_safe() -> None:

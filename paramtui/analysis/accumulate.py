@@ -1,9 +1,10 @@
-"""Streaming accumulators for wide dtypes (float32/64, complex magnitudes, 32/64-bit integers).
+"""Streaming accumulators for wide dtypes (float64, complex magnitudes, 32/64-bit integers).
 
 Each chunk is reduced to a few float64 numbers (count, mean, M2, sum |x|, min, max, zeros), combined
 with Chan's parallel formula, and its values are counted on the histogram grid. Chunks whose sum is
 not finite (NaN, Inf, or float32 overflow) take a slower float64 path that counts and drops the
-non-finite values. Scratch buffers are allocated once, so memory stays at a few chunks.
+non-finite values. Scratch buffers are allocated once, so memory stays at a few chunks. These
+accumulators run on one thread: the grid's shape depends on the order it sees values in.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from paramtui.analysis.histogram import GridHistogram
 
+if TYPE_CHECKING:
+    from paramtui.analysis.quantiles import Quantiles
+
 _BITS = {torch.float32: torch.int32, torch.float64: torch.int64}
+ChunkMoments = tuple[int, float, float, float, int]  # n, mean, M2, sum |x|, scale
 
 
 @dataclass
@@ -90,6 +96,14 @@ class Tally:
         self.min = lo if self.min is None else min(self.min, lo)
         self.max = hi if self.max is None else max(self.max, hi)
 
+    def merge(self, other: Tally) -> None:
+        self.zeros += other.zeros
+        self.nan += other.nan
+        self.posinf += other.posinf
+        self.neginf += other.neginf
+        if other.min is not None and other.max is not None:
+            self.extremes(other.min, other.max)
+
 
 @dataclass
 class Totals:
@@ -101,10 +115,34 @@ class Totals:
     edges: list[float]  # histogram edges, len bins+1 (empty without finite values)
     counts: tuple[int, ...]  # exact counts of the finite values in each bin
     notes: list[str] = field(default_factory=list)
+    quantiles: Quantiles | None = None
+
+
+def finite_moments(
+    x: torch.Tensor, scratch: torch.Tensor, total: float | None = None
+) -> ChunkMoments | None:
+    """Moments of a float32/float64 chunk with no NaN/Inf (whose sum may be given); None if
+    float32 overflowed (the caller redoes the chunk in float64). `scratch` is a buffer of x's
+    dtype and length; it holds |x| afterwards when the scale is 0."""
+    n = x.numel()
+    values, scale = x, 0
+    if x.dtype == torch.float64:
+        lo, hi = (float(v) for v in torch.aminmax(x))
+        scale = _scale_for(max(-lo, hi))
+        if scale:  # squares would overflow float64: work in units of 2**scale
+            values, total = torch.mul(x, math.ldexp(1.0, -scale)), None
+    mean = (float(values.sum()) if total is None else total) / n
+    m2 = _deviations(values, mean, scratch)
+    abs_sum = float(torch.abs(values, out=scratch).sum())
+    if not (math.isfinite(m2) and math.isfinite(abs_sum) and math.isfinite(mean)):
+        return None
+    return n, mean, max(m2, 0.0), abs_sum, scale
 
 
 class FloatAccumulator:
-    """Statistics of float32/float64 chunks."""
+    """Statistics of float32/float64 chunks, with the histogram on a sliding grid."""
+
+    parallel = False
 
     def __init__(self, work: torch.dtype, chunk: int) -> None:
         self.work = work
@@ -114,58 +152,55 @@ class FloatAccumulator:
         self._scratch = torch.empty(chunk, dtype=work)
         self._index = torch.empty(chunk, dtype=torch.int32)
 
-    def add(self, x: torch.Tensor) -> None:
+    def add(self, index: int, x: torch.Tensor) -> None:
         """Add a contiguous 1-D chunk of the work dtype."""
         self.count += x.numel()
         total = float(x.sum())
-        if not math.isfinite(total) or not self._add_finite(x, total, self._scratch):
+        if not math.isfinite(total) or not self._add_finite(x, self._scratch, total):
             self._add_slow(x)
 
-    def totals(self, bins: int) -> Totals:
+    def totals(self, bins: int, integral: bool = False) -> Totals:
         edges, counts = self.grid.histogram(bins)
-        return Totals(self.count, self.moments, self.tally, edges, counts)
+        found = self.grid.quantiles(integral)
+        return Totals(self.count, self.moments, self.tally, edges, counts, quantiles=found)
 
-    def _add_finite(self, x: torch.Tensor, total: float, scratch: torch.Tensor) -> bool:
+    def _add_finite(
+        self, x: torch.Tensor, scratch: torch.Tensor, total: float | None = None
+    ) -> bool:
         """Reduce a chunk of finite values; False (nothing recorded) if float32 overflowed."""
-        n = x.numel()
-        lo, hi = (float(v) for v in torch.aminmax(x))
-        scale = _scale_for(max(-lo, hi)) if x.dtype == torch.float64 else 0
-        values = x
-        if scale:  # squares would overflow float64: work in units of 2**scale
-            values = torch.mul(x, math.ldexp(1.0, -scale))
-            total = float(values.sum())
-        mean = total / n
-        m2 = _deviations(values, mean, scratch[:n])
-        magnitudes = torch.abs(values, out=scratch[:n])
-        abs_sum = float(magnitudes.sum())
-        if not (math.isfinite(m2) and math.isfinite(abs_sum)) and x.dtype != torch.float64:
+        reduced = finite_moments(x, scratch[: x.numel()], total)
+        if reduced is None:
             return False
-        if scale:
-            nonzero = int(torch.count_nonzero(x))
-        else:  # |x| has no -0.0, so its bits are zero exactly for zeros (and faster to count)
-            nonzero = int(torch.count_nonzero(magnitudes.view(_BITS[x.dtype])))
-        self.moments.merge(n, mean, max(m2, 0.0), abs_sum, scale)
-        self.tally.zeros += n - nonzero
+        self.moments.merge(*reduced)
+        self.tally.zeros += x.numel() - int(torch.count_nonzero(x))
+        lo, hi = (float(v) for v in torch.aminmax(x))
         self.tally.extremes(lo, hi)
         self.grid.add(x, lo, hi, scratch, self._index)
         return True
 
     def _add_slow(self, x: torch.Tensor) -> None:
         """A chunk with NaN/Inf (or float32 overflow): count them, reduce the rest in float64."""
-        wide = x.to(torch.float64)
-        nan = int(torch.isnan(wide).sum())
-        pos = int((wide == math.inf).sum())
-        neg = int((wide == -math.inf).sum())
-        self.tally.nan += nan
-        self.tally.posinf += pos
-        self.tally.neginf += neg
-        finite = wide[torch.isfinite(wide)] if nan + pos + neg else wide
+        finite = drop_non_finite(x, self.tally)
         if finite.numel():
-            self._add_finite(finite, float(finite.sum()), torch.empty_like(finite))
+            self._add_finite(finite, torch.empty_like(finite))
+
+
+def drop_non_finite(x: torch.Tensor, tally: Tally) -> torch.Tensor:
+    """x in float64 without its NaN/Inf, which are counted into `tally`."""
+    wide = x.to(torch.float64)
+    nan = int(torch.isnan(wide).sum())
+    pos = int((wide == math.inf).sum())
+    neg = int((wide == -math.inf).sum())
+    tally.nan += nan
+    tally.posinf += pos
+    tally.neginf += neg
+    return wide[torch.isfinite(wide)] if nan + pos + neg else wide
 
 
 class IntAccumulator:
     """Statistics of 32/64-bit integer chunks: exact min/max, the rest through float64."""
+
+    parallel = False
 
     def __init__(self, dtype: torch.dtype, chunk: int) -> None:
         self.dtype = dtype
@@ -174,14 +209,14 @@ class IntAccumulator:
         self.lo: int | None = None
         self.hi: int | None = None
 
-    def add(self, x: torch.Tensor) -> None:
+    def add(self, index: int, x: torch.Tensor) -> None:
         lo, hi = _int_extremes(x)
         self.lo = lo if self.lo is None else min(self.lo, lo)
         self.hi = hi if self.hi is None else max(self.hi, hi)
-        self.floats.add(self._wide[: x.numel()].copy_(x))
+        self.floats.add(index, self._wide[: x.numel()].copy_(x))
 
     def totals(self, bins: int) -> Totals:
-        totals = self.floats.totals(bins)
+        totals = self.floats.totals(bins, integral=True)
         totals.tally.min, totals.tally.max = self.lo, self.hi
         return totals
 
@@ -189,14 +224,15 @@ class IntAccumulator:
 class ComplexAccumulator:
     """Statistics of the magnitude |z| of complex chunks, computed in float64."""
 
+    parallel = False
     NOTE = "complex: statistics of the magnitude |z|"
 
     def __init__(self, dtype: torch.dtype, chunk: int) -> None:
         self.dtype = dtype
         self.floats = FloatAccumulator(torch.float64, chunk)
 
-    def add(self, x: torch.Tensor) -> None:
-        self.floats.add(torch.abs(x.to(torch.complex128)))
+    def add(self, index: int, x: torch.Tensor) -> None:
+        self.floats.add(index, torch.abs(x.to(torch.complex128)))
 
     def totals(self, bins: int) -> Totals:
         totals = self.floats.totals(bins)

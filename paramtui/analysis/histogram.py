@@ -14,7 +14,10 @@ from __future__ import annotations
 import math
 import sys
 
+import numpy as np
 import torch
+
+from paramtui.analysis import quantiles
 
 CELLS = 1 << 14  # 128 KiB of counters: bincount stays in cache
 E_FLOOR = -1000  # 2**-exp stays finite in float64
@@ -58,6 +61,10 @@ class GridHistogram:
             keys = wide.sub_(float(self.base)).clamp_(0, self.cells - 1).to(torch.int32)
         self.counts += torch.bincount(keys, minlength=self.cells)
 
+    def fix_range(self, lo: float, hi: float) -> None:
+        """Shape the grid for values in [lo, hi] (lo < hi) before counting any."""
+        self._cover(lo, hi)
+
     def histogram(self, bins: int) -> tuple[list[float], tuple[int, ...]]:
         """`bins` equal-width bins made of whole cells, so every count is exact.
 
@@ -81,6 +88,19 @@ class GridHistogram:
         origin = self.base + first
         edges = [_edge(origin + i * width, self.exp) for i in range(bins + 1)]
         return edges, tuple(int(c) for c in per_bin.tolist())
+
+    def quantiles(self, integral: bool = False) -> quantiles.Quantiles | None:
+        """Each quantile within its grid cell (exact while all values were equal)."""
+        if self.exp is None:
+            if not self.flat:
+                return None
+            value = [int(self.lo) if integral else self.lo] * len(quantiles.PERCENTILES)
+            return quantiles.Quantiles(tuple(value), tuple(value), integral)
+        counts = self.counts.numpy()
+        at = quantiles.positions(counts, int(counts.sum())).tolist()
+        lows = np.array([_edge(self.base + i, self.exp) for i in at])
+        highs = np.array([_edge(self.base + i + 1, self.exp) for i in at])
+        return quantiles.clipped(lows, highs, (self.lo, self.hi), integral)
 
     def _exact_in(self, dtype: torch.dtype) -> bool:
         """Whether coordinates computed in `dtype` land in [0, cells] without clamping."""

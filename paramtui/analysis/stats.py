@@ -1,18 +1,23 @@
-"""One tensor's statistics and histogram, in one streaming pass over fixed-size chunks.
+"""One tensor's statistics, histogram and quantiles, in one streaming pass over fixed-size chunks.
 
 Memory stays at a few chunks whatever the tensor's size; no float64 copy of a whole tensor is
-made. 8/16-bit dtypes are counted exactly in a bit-pattern table (analysis.table); wider dtypes
-reduce each chunk to float64 moments and count values on a fine histogram grid
+made. 8/16-bit dtypes are counted exactly in a bit-pattern table (analysis.table); float32 in a
+table of its top 16 bits plus exact per-chunk moments (analysis.bits32), on worker threads; wider
+dtypes reduce each chunk to float64 moments and count values on a fine histogram grid
 (analysis.accumulate, analysis.histogram). NaN and Inf are counted and left out of the rest.
+Results for checkpoint tensors are cached (analysis.cache); live tensors are never cached.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any
 
+from paramtui.analysis import cache as stats_cache
+from paramtui.analysis import engine
+from paramtui.analysis.engine import StatsCancelled
 from paramtui.core import access
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.model import TensorInfo
@@ -22,9 +27,16 @@ if TYPE_CHECKING:
 
     from paramtui.analysis.accumulate import Totals
 
-CHUNK = 1 << 20  # elements per chunk
-PROGRESS_STEPS = 40  # at most this many progress calls per tensor (plus the final 1.0)
-RELEASE_EVERY = 64 << 20  # bytes: drop pages of a contiguous tensor as the scan passes them
+__all__ = ["StatsCancelled", "TensorStats", "compute_stats", "tensor_stats", "unavailable"]
+
+ENGINE_VERSION = 2  # part of every cache key: bump when results change
+CHUNK = 1 << 18  # elements per chunk of 4- and 8-byte dtypes (cache-sized); more for smaller
+RELEASE_EVERY = 8 << 20  # bytes: drop pages of a contiguous tensor as the scan passes them
+QUANTIZED_INTS = {"qint8": "int8", "quint8": "uint8", "qint32": "int32"}
+QUANTIZED_NOTE = (
+    "{dtype}: statistics of the stored integers; the scale and zero point are not applied "
+    "(the checkpoint's index does not record them)"
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,9 @@ class TensorStats:
     histogram_edges: tuple[float, ...]  # len bins+1 (empty if no finite values)
     histogram_counts: tuple[int, ...]  # len bins; counts of finite values, sum == finite_count
     notes: tuple[str, ...]  # plain-English caveats, e.g. what was excluded or not meaningful
+    # percent (1, 5, 25, 50, 75, 95, 99) -> value, numpy's "inverted_cdf" definition
+    quantiles: dict[float, float] | None = None
+    quantile_error: float | None = None  # |reported - true| bound; 0.0 when exact
 
     @property
     def zero_fraction(self) -> float:
@@ -58,26 +73,18 @@ class TensorStats:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: NaN and ±Inf floats become the strings "nan", "inf", "-inf";
-        statistics that were not computed are None."""
+        statistics that were not computed are None; quantiles are keyed "1", "5", ... "99"."""
         out: dict[str, Any] = {}
         for key in self.__dataclass_fields__:
             value = getattr(self, key)
             if isinstance(value, tuple):
                 value = [_json_number(v) for v in value]
+            elif isinstance(value, dict):
+                value = {f"{p:g}": _json_number(v) for p, v in value.items()}
             out[key] = _json_number(value)
         out["zero_fraction"] = self.zero_fraction
         out["finite_count"] = self.finite_count
         return out
-
-
-class StatsCancelled(Exception):
-    """should_cancel() said stop; the statistics were abandoned between two chunks."""
-
-
-class Accumulator(Protocol):
-    def add(self, x: torch.Tensor) -> None: ...
-
-    def totals(self, bins: int) -> Totals: ...
 
 
 def compute_stats(
@@ -87,24 +94,26 @@ def compute_stats(
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     release: bool = True,
+    cache: bool = True,
 ) -> TensorStats:
     """Statistics of a checkpoint tensor, read in place from its file in chunks.
 
     Raises UnusableInput when the file is truncated, StatsCancelled when should_cancel() says
-    so. Tensors that cannot be read in place (quantized, sparse, unknown dtypes) get a
-    TensorStats without values whose notes say why."""
-    reason = access.unviewable_reason(info)
-    if reason is not None:
-        return unavailable(info.name, info.dtype, info.numel, reason)
-    on_chunk = _releaser(info) if release else None
-    try:
-        chunks = access.iter_chunks(info, CHUNK)
-        return _run(
-            info.name, info.dtype, info.numel, chunks, bins, progress, should_cancel, on_chunk
-        )
-    finally:
-        if release:
-            access.release_pages(info)
+    so. Tensors that cannot be read in place (sparse, packed 4-bit, unknown dtypes) get a
+    TensorStats without values whose notes say why. With `cache`, a result computed before for
+    the same file, tensor and bins is returned at once (see analysis.cache)."""
+    _check_bins(bins)
+    key = stats_cache.key_for(info, bins, ENGINE_VERSION) if cache else None
+    if key is not None and (found := _cached(key)) is not None:
+        if progress is not None:
+            progress(1.0)
+        return found
+    stats = _compute(info, bins, progress, should_cancel, release)
+    if key is not None and key == stats_cache.key_for(info, bins, ENGINE_VERSION):
+        stats_cache.remember(key, stats)
+        if info.numel >= stats_cache.DISK_MIN_ELEMENTS:
+            stats_cache.store(key, _to_cache(stats))
+    return stats
 
 
 def tensor_stats(
@@ -115,21 +124,30 @@ def tensor_stats(
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> TensorStats:
-    """The same statistics for a live tensor (any device; chunks are copied to the CPU)."""
+    """The same statistics for a live tensor (any device; chunks are copied to the CPU).
+    Sparse tensors count their implicit zeros; quantized ones are decoded when their scheme is
+    per-tensor affine, else described by their stored integers."""
     import torch
 
+    from paramtui.analysis import live
+
+    _check_bins(bins)
     dtype = str(tensor.dtype).removeprefix("torch.")
     numel = tensor.numel()
-    if tensor.layout != torch.strided:
-        return unavailable(
-            name, dtype, numel, f"its layout is {tensor.layout}; only dense tensors have statistics"
-        )
-    if tensor.is_quantized or dtype_info(dtype).kind not in access.VIEWABLE_KINDS:
-        return unavailable(name, dtype, numel, f"{dtype} values cannot be read as numbers")
     if tensor.device.type == "meta":
         return unavailable(name, dtype, numel, "it is a meta tensor, which has no values")
-    chunks = access.iter_tensor_chunks(tensor, CHUNK)
-    return _run(name, dtype, numel, chunks, bins, progress, should_cancel, None)
+    if tensor.is_quantized:
+        return live.quantized_stats(name, tensor, bins, progress, should_cancel)
+    if dtype_info(dtype).kind not in access.VIEWABLE_KINDS:
+        return unavailable(name, dtype, numel, f"{dtype} values cannot be read as numbers")
+    if tensor.layout != torch.strided:
+        if not tensor.is_sparse and "sparse" not in str(tensor.layout):
+            reason = f"its layout is {tensor.layout}; only dense and sparse tensors have statistics"
+            return unavailable(name, dtype, numel, reason)
+        return live.sparse_stats(name, tensor, bins, progress, should_cancel)
+    chunk = chunk_for(dtype)
+    chunks = lambda: access.iter_tensor_chunks(tensor, chunk)  # noqa: E731 - read per pass
+    return run_chunks(name, dtype, numel, chunks, bins, progress, should_cancel)
 
 
 def unavailable(name: str, dtype: str, count: int, reason: str) -> TensorStats:
@@ -141,88 +159,135 @@ def unavailable(name: str, dtype: str, count: int, reason: str) -> TensorStats:
     )  # fmt: skip
 
 
-def _run(
+def chunk_for(dtype: str) -> int:
+    """Elements per chunk: CHUNK for 4- and 8-byte dtypes, more for smaller ones."""
+    size = dtype_info(dtype).itemsize
+    return CHUNK * (4 if size == 1 else 2 if size == 2 else 1)
+
+
+def run_chunks(
     name: str,
     dtype: str,
     numel: int,
-    chunks: Iterable[torch.Tensor],
+    chunks: Callable[[], Iterable[torch.Tensor]],
     bins: int,
     progress: Callable[[float], None] | None,
     should_cancel: Callable[[], bool] | None,
-    on_chunk: Callable[[int], None] | None,
+    releaser: Callable[[], Callable[[int], None] | None] | None = None,
+    notes: tuple[str, ...] = (),
 ) -> TensorStats:
-    if bins < 1:
-        raise ValueError(f"bins must be at least 1, not {bins}")
-    acc = _accumulator(dtype, min(CHUNK, max(numel, 1)))
-    done, reported = 0, 0.0
-    for chunk in chunks:
-        if should_cancel is not None and should_cancel():
-            raise StatsCancelled(name)
-        acc.add(chunk)
-        done += chunk.numel()
-        if on_chunk is not None:
-            on_chunk(done)
-        if progress is not None and done / numel - reported >= 1 / PROGRESS_STEPS:
-            reported = done / numel
-            progress(reported)
-    if should_cancel is not None and should_cancel():
-        raise StatsCancelled(name)
+    """Statistics of the chunks that `chunks()` yields (called again for a second pass).
+    `releaser()` gives each pass a callback told how many leading elements are done with."""
+    from paramtui.analysis.select import accumulator_for
+
+    chunk = chunk_for(dtype)
+    make = accumulator_for(dtype, min(chunk, max(numel, 1)))
+    release = releaser or (lambda: None)
+    hooks = engine.Hooks(numel, progress, should_cancel, release())
+    acc = engine.run(chunks(), make, hooks, chunk)
+    finer = acc.second_pass(bins) if hasattr(acc, "second_pass") else None
+    if finer is not None:
+        more = engine.Hooks(numel, None, should_cancel, release())
+        spec = finer
+        finer = engine.run(chunks(), lambda: spec.make(chunk), more, chunk)
+    totals = acc.totals(bins, finer) if finer is not None else acc.totals(bins)
     if progress is not None and numel:
         progress(1.0)
-    return _finish(name, dtype, acc.totals(bins))
+    return finish(name, dtype, totals, notes)
 
 
-def _accumulator(dtype: str, chunk: int) -> Accumulator:
-    import torch
+def _compute(
+    info: TensorInfo,
+    bins: int,
+    progress: Callable[[float], None] | None,
+    should_cancel: Callable[[], bool] | None,
+    release: bool,
+) -> TensorStats:
+    readable, notes = _readable(info)
+    reason = access.unviewable_reason(readable)
+    if reason is not None:
+        return unavailable(info.name, info.dtype, info.numel, reason)
+    chunk = chunk_for(readable.dtype)
+    chunks = lambda: access.iter_chunks(readable, chunk)  # noqa: E731 - read per pass
+    releaser = (lambda: access.page_releaser(readable, RELEASE_EVERY)) if release else None
+    try:
+        found = run_chunks(
+            info.name, readable.dtype, info.numel, chunks, bins, progress, should_cancel,
+            releaser, notes,
+        )  # fmt: skip
+        return found if readable is info else replace(found, dtype=info.dtype)
+    finally:
+        if release:
+            access.release_pages(readable)
 
-    from paramtui.analysis.accumulate import ComplexAccumulator, FloatAccumulator, IntAccumulator
-    from paramtui.analysis.table import TableAccumulator
 
-    tdtype = getattr(torch, dtype)
-    kind = dtype_info(dtype).kind
-    if kind == "complex":
-        return ComplexAccumulator(tdtype, chunk)
-    if tdtype.itemsize <= 2:
-        return TableAccumulator(tdtype, chunk)
-    if kind == "float":
-        return FloatAccumulator(tdtype, chunk)
-    return IntAccumulator(tdtype, chunk)
+def _readable(info: TensorInfo) -> tuple[TensorInfo, tuple[str, ...]]:
+    """`info` as a dense tensor of a dtype torch reads: quantized tensors by their integers."""
+    if info.dtype in QUANTIZED_INTS:
+        as_int = replace(info, dtype=QUANTIZED_INTS[info.dtype], layout="strided")
+        return as_int, (QUANTIZED_NOTE.format(dtype=info.dtype),)
+    return info, ()
 
 
-def _finish(name: str, dtype: str, totals: Totals) -> TensorStats:
+def finish(name: str, dtype: str, totals: Totals, extra: tuple[str, ...] = ()) -> TensorStats:
+    """The TensorStats of what an accumulator found."""
     m, t = totals.moments, totals.tally
-    notes = list(totals.notes)
+    notes = list(extra) + list(totals.notes)
     excluded = t.nan + t.posinf + t.neginf
     if excluded and m.n:
         notes.append(
             f"{_plural(excluded, 'NaN/Inf value')} excluded from mean, std, min, max, "
-            "mean |x|, L2 and the histogram"
+            "mean |x|, L2, quantiles and the histogram"
         )
     if not m.n:
         notes.append("no finite values" if totals.count else "empty tensor: no values")
     mean, std, abs_mean, l2 = m.results() or (None, None, None, None)
     if dtype == "bool":
         std = l2 = None
+    found = totals.quantiles
     return TensorStats(
         name, dtype, totals.count, mean, std, t.min, t.max,
         abs_mean, l2, t.zeros, t.nan, t.posinf, t.neginf,
         tuple(totals.edges), totals.counts, tuple(notes),
+        found.values if found is not None else None,
+        found.error if found is not None else None,
     )  # fmt: skip
 
 
-def _releaser(info: TensorInfo) -> Callable[[int], None] | None:
-    """For a contiguous tensor: drop the pages the scan has passed, every RELEASE_EVERY bytes."""
-    if not info.is_contiguous or info.location is None:
+def _cached(key: str) -> TensorStats | None:
+    found = stats_cache.recall(key)
+    if isinstance(found, TensorStats):
+        return found
+    stored = stats_cache.load(key)
+    if stored is None:
         return None
-    start = info.location.offset + info.storage_offset * info.itemsize
-    path, itemsize, released = info.location.path, info.itemsize, [0]
+    try:
+        stats = _from_cache(stored)
+    except (KeyError, TypeError, ValueError):
+        return None
+    stats_cache.remember(key, stats)
+    return stats
 
-    def release(done: int) -> None:
-        if done * itemsize - released[0] >= RELEASE_EVERY:
-            released[0] = done * itemsize
-            access.release_bytes(path, start, released[0])
 
-    return release
+def _to_cache(stats: TensorStats) -> dict[str, Any]:
+    out: dict[str, Any] = {f.name: getattr(stats, f.name) for f in fields(stats)}
+    if stats.quantiles is not None:
+        out["quantiles"] = [[p, v] for p, v in stats.quantiles.items()]
+    return out
+
+
+def _from_cache(raw: dict[str, Any]) -> TensorStats:
+    values = {f.name: raw[f.name] for f in fields(TensorStats)}
+    for key in ("histogram_edges", "histogram_counts", "notes"):
+        values[key] = tuple(values[key])
+    if values["quantiles"] is not None:
+        values["quantiles"] = {float(p): v for p, v in values["quantiles"]}
+    return TensorStats(**values)
+
+
+def _check_bins(bins: int) -> None:
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, not {bins}")
 
 
 def _plural(n: int, noun: str) -> str:

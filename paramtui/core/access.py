@@ -14,7 +14,7 @@ import mmap
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from paramtui.core.dtypes import dtype_info
@@ -104,6 +104,22 @@ def release_pages(info: TensorInfo) -> None:
     count = extent(info.shape, info.stride)
     begin = info.location.offset + info.storage_offset * info.itemsize
     release_bytes(info.location.path, begin, count * info.itemsize)
+
+
+def page_releaser(info: TensorInfo, every: int) -> Callable[[int], None] | None:
+    """For a contiguous tensor read in order: a callback taking how many leading elements are
+    done with, which drops their pages every `every` bytes. None for other tensors."""
+    if not info.is_contiguous or info.location is None:
+        return None
+    start = info.location.offset + info.storage_offset * info.itemsize
+    path, itemsize, released = info.location.path, info.itemsize, [0]
+
+    def release(done: int) -> None:
+        if done * itemsize - released[0] >= every:
+            released[0] = done * itemsize
+            release_bytes(path, start, released[0])
+
+    return release
 
 
 def release_bytes(path: str, offset: int, nbytes: int) -> None:
