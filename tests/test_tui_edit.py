@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 import torch
-import tui_edit_helpers
 from textual.widgets import Input
+
+import tui_edit_helpers
+from paramtui import open_checkpoint
+from paramtui.tui.app import ParamtuiApp
+from paramtui.tui.screens.confirm import ChoiceScreen
+from paramtui.tui.screens.edit_log import EditLogScreen
+from paramtui.tui.screens.main import MainScreen
+from paramtui.tui.screens.prune import PruneScreen
 from tui_edit_helpers import (
     FC1,
     label,
@@ -22,13 +29,6 @@ from tui_edit_helpers import (
     source_value,
     stats_of,
 )
-
-from paramtui import open_checkpoint
-from paramtui.tui.app import ParamtuiApp
-from paramtui.tui.screens.confirm import ChoiceScreen
-from paramtui.tui.screens.edit_log import EditLogScreen
-from paramtui.tui.screens.main import MainScreen
-from paramtui.tui.screens.prune import PruneScreen
 from tui_helpers import SIZE, asynctest, detail_text, navigate, wait_for
 
 # The shared fixtures, used by name: the demo (built once per session) and a training file.

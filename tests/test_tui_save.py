@@ -7,8 +7,15 @@ import os
 from pathlib import Path
 
 import torch
-import tui_edit_helpers
 from textual.widgets import Input
+
+import tui_edit_helpers
+from checkpoints import storage_bytes
+from paramtui import open_checkpoint
+from paramtui.tui.app import ParamtuiApp
+from paramtui.tui.screens.confirm import ChoiceScreen
+from paramtui.tui.screens.main import MainScreen
+from paramtui.tui.screens.save_as import SaveAsScreen
 from tui_edit_helpers import (
     FC1,
     flat,
@@ -18,13 +25,6 @@ from tui_edit_helpers import (
     shown_text,
     stats_of,
 )
-
-from checkpoints import storage_bytes
-from paramtui import open_checkpoint
-from paramtui.tui.app import ParamtuiApp
-from paramtui.tui.screens.confirm import ChoiceScreen
-from paramtui.tui.screens.main import MainScreen
-from paramtui.tui.screens.save_as import SaveAsScreen
 from tui_helpers import SIZE, asynctest, navigate, wait_for
 
 # The shared fixtures, used by name: the demo checkpoint (trained once per test session).

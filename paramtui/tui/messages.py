@@ -9,6 +9,7 @@ from textual.message import Message
 from paramtui.core.tree import ModuleNode
 
 if TYPE_CHECKING:
+    from paramtui.analysis.scan import ScanReport
     from paramtui.analysis.stats import TensorStats
     from paramtui.edits.effects import EditRecord
     from paramtui.io.save import SaveReport
@@ -129,4 +130,54 @@ class SourceReplaced(Message):
 
     def __init__(self, path: str) -> None:
         self.path = path
+        super().__init__()
+
+
+class ValuesOpened(Message):
+    """The tensor whose values the value grid shows is ready (a lazy view, or an edited copy)."""
+
+    def __init__(self, tensor: object) -> None:
+        self.tensor = tensor  # torch.Tensor; typed loosely so this module does not import torch
+        super().__init__()
+
+
+class ValuesFailed(Message):
+    """The value grid cannot show the tensor; `reason` is for the user."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__()
+
+
+class ModuleRowsComputed(Message):
+    """Statistics for some rows of the module table: (name, version, stats or None, failure)."""
+
+    def __init__(self, results: list[tuple[str, int, TensorStats | None, str]]) -> None:
+        self.results = results
+        super().__init__()
+
+
+class ScanProgressed(Message):
+    """The health scan has read `done` of `total` bytes and is at tensor `name`."""
+
+    def __init__(self, done: int, total: int, name: str) -> None:
+        self.done = done
+        self.total = total
+        self.name = name
+        super().__init__()
+
+
+class ScanFinished(Message):
+    """The health scan is done: `report` is its ScanReport."""
+
+    def __init__(self, report: ScanReport) -> None:
+        self.report = report
+        super().__init__()
+
+
+class ScanFailed(Message):
+    """The health scan stopped on an error; `reason` is for the user."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
         super().__init__()

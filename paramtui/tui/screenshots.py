@@ -2,14 +2,18 @@
 
 Drives the real app on the demo checkpoint with run_test() and writes deterministic SVGs:
 main.svg (a tensor with its statistics), filter.svg (the tree filtered by name), help.svg,
-edit.svg (edit markers and the prune dialog's preview) and edit-log.svg (the edit log)."""
+edit.svg (edit markers and the prune dialog's preview), edit-log.svg (the edit log),
+histogram.svg (`h`), values.svg (`v`, the value grid) and scan.svg (`S`, the health scan, on a
+copy of the demo with a NaN, an all-zero projection and a dead row planted)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -18,6 +22,7 @@ from paramtui.tui.widgets.module_tree import ModuleTree
 
 SIZE = (120, 40)
 MAIN_TENSOR = "model.tok_emb.weight"  # tied with lm_head: the pane shows the sharing
+HISTOGRAM_TENSOR = "model.blocks.1.mlp.fc1.weight"
 FILTER_TEXT = "fc1"
 EDITS = {
     "freeze": "model.blocks.0",
@@ -107,13 +112,55 @@ async def log_scene(pilot: Pilot[int]) -> None:
     await settle(pilot, lambda: True)
 
 
+async def view_at(pilot: Pilot[int], path: str, key: str, ready: Callable[[Any], bool]) -> None:
+    """Put the cursor on `path`, press `key`, wait until the view on top is `ready`."""
+    app = pilot.app
+    (await tree_ready(pilot)).reveal(path)
+    before = app.screen
+    await pilot.press(key)
+    await settle(pilot, lambda: app.screen is not before and ready(app.screen), timeout=60)
+
+
+async def histogram_scene(pilot: Pilot[int]) -> None:
+    await view_at(pilot, HISTOGRAM_TENSOR, "h", lambda s: getattr(s, "stats", None) is not None)
+
+
+async def values_scene(pilot: Pilot[int]) -> None:
+    await view_at(pilot, MAIN_TENSOR, "v", lambda s: getattr(s, "source", None) is not None)
+    await pilot.press("g", *"9,3", "enter")
+    await settle(pilot, lambda: True)
+
+
+def damaged_demo(demo: str, outdir: str) -> str:
+    """A copy of the demo with anomalies planted, for the scan's screenshot."""
+    import torch
+
+    state = torch.load(demo, weights_only=True)
+    model = state["model"]
+    with torch.no_grad():
+        model["blocks.1.attn.q_proj.weight"][3, 5] = float("nan")
+        model["blocks.2.attn.v_proj.weight"].zero_()
+        model["blocks.3.mlp.fc1.weight"][7].zero_()
+    path = os.path.join(outdir, "demo-damaged.pth")
+    torch.save(state, path)
+    return path
+
+
+async def scan_scene(pilot: Pilot[int]) -> None:
+    await view_at(pilot, "", "S", lambda s: getattr(s, "report", None) is not None)
+
+
 SCENES: dict[str, Scene] = {
     "main.svg": main_scene,
     "filter.svg": filter_scene,
     "help.svg": help_scene,
     "edit.svg": edit_scene,
     "edit-log.svg": log_scene,
+    "histogram.svg": histogram_scene,
+    "values.svg": values_scene,
+    "scan.svg": scan_scene,
 }
+DAMAGED_SCENES = {"scan.svg"}
 
 
 async def shoot(path: str, scene: Scene, target: str) -> None:
@@ -135,9 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     outdir = args[0]
     os.makedirs(outdir, exist_ok=True)
     demo = build_demo()
-    for name, scene in SCENES.items():
-        asyncio.run(shoot(demo, scene, os.path.join(outdir, name)))
-        print(os.path.join(outdir, name))
+    with tempfile.TemporaryDirectory() as scratch:
+        damaged = damaged_demo(demo, scratch)
+        for name, scene in SCENES.items():
+            source = damaged if name in DAMAGED_SCENES else demo
+            asyncio.run(shoot(source, scene, os.path.join(outdir, name)))
+            print(os.path.join(outdir, name))
     return 0
 
 

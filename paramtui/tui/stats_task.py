@@ -30,6 +30,7 @@ class StatsJob:
     info: TensorInfo
     version: int
     tensor: Any = None  # torch.Tensor; typed loosely so this module does not import torch
+    bins: int = 64  # histogram bins (the detail pane's sparkline; the histogram view asks more)
 
 
 def run_stats(job: StatsJob, target: MessagePump, is_cancelled: Callable[[], bool]) -> None:
@@ -40,7 +41,7 @@ def run_stats(job: StatsJob, target: MessagePump, is_cancelled: Callable[[], boo
         target.post_message(StatsFailed(name, f"statistics are unavailable: {exc}"))
         return
     try:
-        stats = _compute(job, _throttled(name, target), is_cancelled)
+        stats = compute_job(job, _throttled(name, target), is_cancelled)
     except StatsCancelled:
         return
     except ParamtuiError as exc:
@@ -53,14 +54,17 @@ def run_stats(job: StatsJob, target: MessagePump, is_cancelled: Callable[[], boo
         target.post_message(StatsComputed(name, stats, job.version))
 
 
-def _compute(
-    job: StatsJob, progress: Callable[[float], None], is_cancelled: Callable[[], bool]
+def compute_job(
+    job: StatsJob, progress: Callable[[float], None] | None, is_cancelled: Callable[[], bool]
 ) -> TensorStats:
+    """The statistics of one job (in the calling thread; imports torch)."""
     from paramtui.analysis.stats import compute_stats, tensor_stats
 
     if job.tensor is None:
-        return compute_stats(job.info, progress=progress, should_cancel=is_cancelled)
-    return tensor_stats(job.info.name, job.tensor, progress=progress, should_cancel=is_cancelled)
+        return compute_stats(job.info, bins=job.bins, progress=progress, should_cancel=is_cancelled)
+    return tensor_stats(
+        job.info.name, job.tensor, bins=job.bins, progress=progress, should_cancel=is_cancelled
+    )
 
 
 def _throttled(name: str, target: MessagePump) -> Callable[[float], None]:

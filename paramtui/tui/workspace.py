@@ -13,6 +13,7 @@ from paramtui.tui.edit_marks import EditMarks
 from paramtui.tui.stats_task import StatsJob
 
 if TYPE_CHECKING:
+    from paramtui.analysis.scan import ScanReport
     from paramtui.analysis.stats import TensorStats
     from paramtui.edits.session import EditSession
 
@@ -26,6 +27,7 @@ class Workspace:
         self.marks = EditMarks()  # replaced after every edit, undo and redo
         self.saved_path: str | None = None  # where the last save wrote to
         self._stats: dict[tuple[str, int], TensorStats] = {}
+        self.scan_report: ScanReport | None = None  # the last health scan of the file
 
     def start_session(self) -> None:
         """Create the edit session (imports the edits layer, which needs torch to run)."""

@@ -58,6 +58,7 @@ class BrowseScreen(Screen[None]):
         self._stats_timer: Timer | None = None
         self._filter_timer: Timer | None = None
         self._root: ModuleNode | None = None
+        self._stats_stopped = False  # stopped for a view that reads the data itself
         self.applied_filter = ""  # the filter text the tree shows now
 
     def compose(self) -> ComposeResult:
@@ -137,6 +138,20 @@ class BrowseScreen(Screen[None]):
             return
         view.show_pending("" if self.torch_ready else "(loading torch)")
         self._stats_timer = self.set_timer(STATS_DELAY_S, partial(self._start_stats, info))
+
+    def stop_stats(self) -> None:
+        """Stop the statistics worker while another screen reads tensor data (the value grid,
+        the histogram, the scan): they would compete for the CPU. Resuming starts it again."""
+        if self._stats_timer is not None:
+            self._stats_timer.stop()
+        self.workers.cancel_group(self, "stats")
+        self._stats_stopped = True
+
+    def on_screen_resume(self) -> None:
+        if self._stats_stopped:
+            self._stats_stopped = False
+            node = self.current_node()
+            self._want_stats(node.tensor if node is not None else None)
 
     def _start_stats(self, info: TensorInfo) -> None:
         if self.values_settled():

@@ -24,6 +24,15 @@ KEYS = [
     ("/", "filter the tree by name (case-insensitive substring)"),
     ("esc", "clear the filter"),
     ("tab", "move focus between the tree and the detail pane"),
+    ("h", "the tensor's full histogram: a bin per column, quantile ticks, zero line; l: log"),
+    ("v", "the tensor's values: g jumps to row,col; s picks a slice [3, 0, :, :]; + - step"),
+    ("t", "the module's tensors in a table: 1-7 sort by a column (again: reverse), s cycles"),
+    (
+        "S",
+        "health scan of the whole file: NaN/Inf, zeros, outliers across layers, dead "
+        "rows, duplicates, dtype mixes, trends along depth; r scans again",
+    ),
+    ("enter", "in the table or the scan: put the tree's cursor on that tensor"),
     ("f / F", "freeze / unfreeze the tensor or module: records requires_grad intent"),
     ("z", "zero the tensor, or the parameters of the module (asks on large scopes)"),
     ("p", "prune by magnitude: fraction or threshold, scope, structured; live preview"),
@@ -52,7 +61,7 @@ PANES = [
     ),
     (
         "statistics",
-        "mean, std, min, max, mean |x|, L2 norm, zeros, NaN and Inf counts and a "
+        "mean, std, min, max, mean |x|, L2 norm, zeros, NaN and Inf counts, quantiles and a "
         "histogram, computed in the background when the cursor rests on a tensor.",
     ),
 ]

@@ -1,4 +1,5 @@
-"""The main screen: browsing (BrowseScreen) plus editing the node under the cursor.
+"""The main screen: browsing and closer views (InspectScreen), plus editing the node under the
+cursor.
 
 Edits go through the workspace's EditSession, one at a time, in a thread worker (copying a
 large storage or pruning takes a while); the worker posts EditFinished with the session's new
@@ -22,8 +23,8 @@ from paramtui.tui.edit_rules import Applicability, describe_scope, is_large, not
 from paramtui.tui.messages import EditFailed, EditFinished, ModuleHighlighted, SourceReplaced
 from paramtui.tui.prune_form import scope_size
 from paramtui.tui.save_text import same_file
-from paramtui.tui.screens.browse import BrowseScreen
 from paramtui.tui.screens.confirm import confirm
+from paramtui.tui.screens.inspect import InspectScreen
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.module_tree import ModuleTree
 from paramtui.tui.workspace import Workspace
@@ -34,13 +35,13 @@ if TYPE_CHECKING:
     from paramtui.io.save import SaveReport
     from paramtui.tui.screens.prune import PruneChoice
 
-FREEZE_KEYS = Binding.Group("(Un)freeze", compact=True)  # the Footer must fit 80 columns
-UNDO_KEYS = Binding.Group("Undo/redo", compact=True)
+FREEZE_KEYS = Binding.Group("Freeze", compact=True)  # the Footer must fit 80 columns
+UNDO_KEYS = Binding.Group("Undo", compact=True)
 NODE_ACTIONS = frozenset({"freeze", "unfreeze", "zero", "prune", "make_permanent"})
 SESSION_ACTIONS = NODE_ACTIONS | {"undo", "redo", "save_as", "edit_log"}
 
 
-class MainScreen(BrowseScreen):
+class MainScreen(InspectScreen):
     """Browse and edit one checkpoint."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -247,6 +248,7 @@ class MainScreen(BrowseScreen):
                 self._rules.clear()
                 self.build_module_tree()  # names were added and removed
         self._update_flags(self.current_node())
+        self._update_views(self.current_node())
         self.refresh_bindings()
 
     def show_marks(self, marks: EditMarks) -> None:

@@ -29,7 +29,18 @@ def stats_table(stats: TensorStats) -> Table:
     zeros = f"{fmt.grouped(stats.zeros)} ({stats.zero_fraction:.2%})"
     table.add_row("zeros", zeros, "NaN", _count(stats.nan))
     table.add_row("+Inf", _count(stats.posinf), "-Inf", _count(stats.neginf))
+    quantiles = getattr(stats, "quantiles", None)  # results from before quantiles have none
+    if quantiles:
+        for low, high in ((1.0, 99.0), (25.0, 75.0)):
+            table.add_row(
+                f"p{low:g}", _quantile(quantiles, low), f"p{high:g}", _quantile(quantiles, high)
+            )
+        table.add_row("median", _quantile(quantiles, 50.0), "", "")
     return table
+
+
+def _quantile(quantiles: dict[float, float], percent: float) -> str:
+    return fmt.number(quantiles.get(percent))
 
 
 def _count(n: int) -> Text:
