@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import data  # noqa: E402
+from stats_bench import stats_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REPEATS = 5
@@ -76,7 +77,10 @@ def tui_marks(arg: str) -> dict[str, float]:
         env = dict(os.environ, PARAMTUI_T0=repr(time.time()))
         out = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "tui_timing.py"), arg],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
@@ -161,6 +165,14 @@ def main() -> int:
         "imported by then (it is imported in a worker after the first paint).",
         "",
         *open_benchmarks(),
+        "",
+        "## Statistics",
+        "",
+        "Full statistics (mean, std, min, max, mean |x|, L2, zeros, NaN/Inf counts, exact "
+        "64-bin histogram, quantiles) of one tensor, cache off, against `torch.sum` over the "
+        "same memory-mapped bytes in the same run (warm page cache).",
+        "",
+        *stats_rows(),
         "",
         "## Saving an edited checkpoint",
         "",

@@ -26,8 +26,14 @@ def main() -> None:
         fd = os.open(sys.argv[3], os.O_RDONLY)
         os.fsync(fd)
         os.close(fd)
-        print(json.dumps({"seconds": time.perf_counter() - start,
-                          "peak_mib": peak_mib(resource.RUSAGE_CHILDREN)}))
+        print(
+            json.dumps(
+                {
+                    "seconds": time.perf_counter() - start,
+                    "peak_mib": peak_mib(resource.RUSAGE_CHILDREN),
+                }
+            )
+        )
         return
     import torch  # noqa: F401 - part of the floor either way
 
@@ -42,8 +48,16 @@ def main() -> None:
         return
     start = time.perf_counter()
     report = save(session, sys.argv[3], overwrite=True)
-    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mib": peak_mib(),
-                      "method": report.method, "verified": report.verified}))
+    print(
+        json.dumps(
+            {
+                "seconds": time.perf_counter() - start,
+                "peak_mib": peak_mib(),
+                "method": report.method,
+                "verified": report.verified,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

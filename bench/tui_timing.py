@@ -45,12 +45,13 @@ def run_paramtui(path: str) -> dict[str, float]:
     from paramtui.tui.app import ParamtuiApp
     from paramtui.tui.widgets.module_tree import ModuleTree
 
+    CSS = "paramtui.tcss"
     marks: dict[str, float] = {}
     index = open_checkpoint(path)
     marks["indexed"] = since_start()
 
     class Timed(ParamtuiApp):
-        CSS_PATH = str(Path(sys.modules[ParamtuiApp.__module__].__file__ or "").parent / "paramtui.tcss")
+        CSS_PATH = str(Path(sys.modules[ParamtuiApp.__module__].__file__ or "").parent / CSS)
 
         def on_mount(self) -> None:
             self.call_after_refresh(self.painted)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from checkpoints import saved_as_device, training_checkpoint
 from hypothesis import given
 from hypothesis import strategies as st
 from safetensors.torch import save_file
 
 import paramtui.cli as cli
+from checkpoints import saved_as_device, training_checkpoint
 
 MARKUP_NAME = "[bold]x"
 ESCAPE_NAME = "evil\x1b[31m.weight"

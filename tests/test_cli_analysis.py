@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import save_file
-from scan_helpers import healthy_net, planted_state, save
 
 import paramtui.cli as cli
 from paramtui import cli_analysis
 from paramtui.core.errors import ParamtuiError
 from paramtui.demo import build_demo
+from scan_helpers import healthy_net, planted_state, save
 
 STATS_FIELDS = {
     "name", "dtype", "shape", "count", "mean", "std", "min", "max", "abs_mean", "l2",

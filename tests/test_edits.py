@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from edit_helpers import fingerprint, raw, snapshot, special_state
 from safetensors.torch import save_file
 
 import paramtui
 from checkpoints import load_oracle, training_checkpoint
+from edit_helpers import fingerprint, raw, snapshot, special_state
 from paramtui.edits import EditRefused, EditSession, Freeze, Prune, Unfreeze, Zero
 
 

@@ -7,11 +7,11 @@ import contextlib
 
 import pytest
 import torch
-from edit_helpers import snapshot, special_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import paramtui
+from edit_helpers import snapshot, special_state
 from paramtui.core.model import CheckpointIndex
 from paramtui.edits import (
     EditRefused,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from edit_helpers import raw, snapshot
 from torch import nn
 from torch.nn.utils import prune
 
 import paramtui
 from checkpoints import saved_as_device
+from edit_helpers import raw, snapshot
 from paramtui.core.errors import TensorNotFound
 from paramtui.demo import build_demo, demo_model
 from paramtui.edits import EditRefused, EditSession, Freeze, MakePrunePermanent, Prune, Zero

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import torch
+from torch import nn
+
 from optimizer_helpers import (
     adam_checkpoint,
     by_name,
@@ -20,8 +22,6 @@ from optimizer_helpers import (
     trainable,
     two_groups,
 )
-from torch import nn
-
 from paramtui.analysis.optimizer import (
     NO_STATE,
     NOT_IN_OPTIMIZER,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors import safe_open
-from torch.nn.utils import prune
 from safetensors.torch import save_file
+from torch.nn.utils import prune
 
 import paramtui
 from checkpoints import saved_as_device, tiny_net, training_checkpoint, write_full_model_pickle

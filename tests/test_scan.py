@@ -10,16 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import save_file
-from scan_helpers import (
-    DEAD_COLUMNS,
-    DEAD_ROWS,
-    LAYERS,
-    PLANTED,
-    healthy_net,
-    planted_state,
-    save,
-    training_checkpoint,
-)
 
 from paramtui import open_checkpoint
 from paramtui.analysis import rows
@@ -31,6 +21,16 @@ from paramtui.core.errors import UnusableInput
 from paramtui.core.model import TensorInfo
 from paramtui.demo import build_demo
 from paramtui.render.scan import scan_json, sparkline
+from scan_helpers import (
+    DEAD_COLUMNS,
+    DEAD_ROWS,
+    LAYERS,
+    PLANTED,
+    healthy_net,
+    planted_state,
+    save,
+    training_checkpoint,
+)
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import torch
-from optimizer_helpers import net, save, train
 from torch import nn
 
 import paramtui
+from optimizer_helpers import net, save, train
 from paramtui.analysis.findings import ERROR, INFO, KINDS, WARNING, Finding
 from paramtui.analysis.scan import scan
 from paramtui.analysis.training_checks import TRAINING_KINDS, training_findings

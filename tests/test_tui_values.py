@@ -8,13 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from tui_view_helpers import (
-    CUBE_SHAPE,
-    HUGE_SHAPE,
-    open_view,
-    write_huge_safetensors,
-    write_views_file,
-)
 
 from paramtui import open_checkpoint
 from paramtui.tui.app import ParamtuiApp
@@ -23,6 +16,13 @@ from paramtui.tui.value_format import exact_text, formatter
 from paramtui.tui.value_source import SliceSpec
 from paramtui.tui.widgets.value_grid import ValueGrid
 from tui_helpers import SIZE, asynctest, screen_text, wait_for, wait_for_tree
+from tui_view_helpers import (
+    CUBE_SHAPE,
+    HUGE_SHAPE,
+    open_view,
+    write_huge_safetensors,
+    write_views_file,
+)
 
 FLOAT32 = formatter("float32")
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from tui_view_helpers import open_view, write_views_file
 
 from paramtui import open_checkpoint
 from paramtui.tui.app import ParamtuiApp
 from paramtui.tui.screens.histogram import HistogramScreen
 from paramtui.tui.screens.values import ValuesScreen
 from tui_helpers import wait_for
+from tui_view_helpers import open_view, write_views_file
 
 SnapCompare = Any  # the fixture's callable
 

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from scan_helpers import planted_state, save
 from textual.widgets import DataTable
-from tui_view_helpers import open_view, write_views_file
 
 import paramtui.analysis.scan as scan_module
 from paramtui import open_checkpoint
@@ -22,7 +20,9 @@ from paramtui.tui.screens.module_table import ModuleTableScreen
 from paramtui.tui.screens.scan import ScanScreen
 from paramtui.tui.value_format import formatter
 from paramtui.tui.widgets.histogram_plot import HistogramPlot
+from scan_helpers import planted_state, save
 from tui_helpers import SIZE, asynctest, screen_text, tree_of, wait_for, wait_for_tree
+from tui_view_helpers import open_view, write_views_file
 
 
 @pytest.fixture

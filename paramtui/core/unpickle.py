@@ -202,7 +202,7 @@ def _py3_name(module: str, name: str) -> tuple[str, str]:
     import _compat_pickle
 
     if (module, name) in _compat_pickle.NAME_MAPPING:
-        return _compat_pickle.NAME_MAPPING[(module, name)]  # type: ignore[no-any-return]
+        return _compat_pickle.NAME_MAPPING[(module, name)]
     return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 

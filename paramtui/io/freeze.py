@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,9 @@ def apply_freeze(model: nn.Module, path: str | os.PathLike[str]) -> FreezeReport
     wanted = {t.name: t.requires_grad for t in index if t.requires_grad is not None}
     params = dict(model.named_parameters())
     prefix = _best_prefix(list(wanted), params)
-    frozen, unfrozen, unmatched = [], [], []
+    frozen: list[str] = []
+    unfrozen: list[str] = []
+    unmatched: list[str] = []
     for name, flag in wanted.items():
         target = params.get(name[len(prefix) :] if name.startswith(prefix) else name)
         if target is None:
@@ -42,7 +45,7 @@ def apply_freeze(model: nn.Module, path: str | os.PathLike[str]) -> FreezeReport
     return FreezeReport(frozen, unfrozen, unmatched, prefix)
 
 
-def _best_prefix(names: list[str], params: dict[str, object]) -> str:
+def _best_prefix(names: list[str], params: Mapping[str, object]) -> str:
     candidates = {""}
     for name in names:
         parts = name.split(".")

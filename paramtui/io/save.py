@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from paramtui.core.errors import SaveRefused
 from paramtui.io.atomic import atomic_output
@@ -87,7 +87,7 @@ def save(
     )
     say = progress or (lambda _: None)
     start = time.perf_counter()
-    result: dict[str, object] = {}
+    result: dict[str, str | int] = {}
 
     def check(temp_path: str) -> None:
         say("verifying")
@@ -155,17 +155,17 @@ def _is_source(session: EditSession, dest: str) -> bool:
 
 
 def _write(
-    session: EditSession, out: object, fmt: str, notes: list[str], say: Callable[[str], None]
+    session: EditSession, out: BinaryIO, fmt: str, notes: list[str], say: Callable[[str], None]
 ) -> str:
     index = session.index
     if fmt == "safetensors":
         say("writing safetensors")
-        write_safetensors(session, out)  # type: ignore[arg-type]
+        write_safetensors(session, out)
         return "safetensors writer"
     if index.format in ZIP_FORMATS and not session.structure_changed:
         say("rewriting records")
-        rewrite_zip(index.path, out, session.edited_storages(), session.grad_intents())  # type: ignore[arg-type]
+        rewrite_zip(index.path, out, session.edited_storages(), session.grad_intents())
         return RECORD_REWRITE
     say("writing with torch.save")
-    notes.extend(save_with_torch(session, out, out.name))  # type: ignore[attr-defined]
+    notes.extend(save_with_torch(session, out, out.name))
     return "torch.save"

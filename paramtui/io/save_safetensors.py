@@ -125,7 +125,7 @@ def _blocks(tensor: torch.Tensor) -> Iterator[memoryview]:
 def _bytes(flat: torch.Tensor) -> memoryview:
     import torch
 
-    return memoryview(flat.contiguous().view(torch.uint8).numpy())
+    return memoryview(flat.contiguous().view(torch.uint8).numpy())  # type: ignore[arg-type]
 
 
 def _shared_groups(session: EditSession, names: list[str]) -> list[list[str]]:

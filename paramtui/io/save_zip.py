@@ -88,4 +88,4 @@ def _tensor_chunks(data: torch.Tensor) -> Iterable[memoryview]:
 
 def _blocks(flat: torch.Tensor) -> Iterator[memoryview]:
     for start in range(0, flat.numel(), BLOCK):
-        yield memoryview(flat[start : start + BLOCK].numpy())
+        yield memoryview(flat[start : start + BLOCK].numpy())  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ and memory stays flat; other outputs tensor by tensor, releasing pages as it goe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
 from paramtui.core.formats.zipdir import read_records
@@ -17,6 +18,7 @@ from paramtui.core.open import open_checkpoint
 if TYPE_CHECKING:
     import torch
 
+    from paramtui.core.model import TensorInfo
     from paramtui.edits.session import EditSession
 
 BLOCK = 8 << 20
@@ -38,7 +40,7 @@ def verify(
 
 
 def _check_metadata(
-    session: EditSession, written: dict[str, object], names: list[str], check_devices: bool
+    session: EditSession, written: Mapping[str, TensorInfo], names: list[str], check_devices: bool
 ) -> list[str]:
     problems = []
     for name in names:
@@ -46,12 +48,12 @@ def _check_metadata(
         if got is None:
             problems.append(f"{name} is missing from the output")
             continue
-        if (got.shape, got.dtype) != (want.shape, want.dtype):  # type: ignore[attr-defined]
+        if (got.shape, got.dtype) != (want.shape, want.dtype):
             problems.append(f"{name}: wrong shape or dtype in the output")
-        if check_devices and want.device and got.device != want.device:  # type: ignore[attr-defined]
-            problems.append(f"{name}: device recorded as {got.device}, not {want.device}")  # type: ignore[attr-defined]
+        if check_devices and want.device and got.device != want.device:
+            problems.append(f"{name}: device recorded as {got.device}, not {want.device}")
         intent = session.requires_grad(name)
-        if intent is not None and got.requires_grad is not intent:  # type: ignore[attr-defined]
+        if intent is not None and got.requires_grad is not intent:
             problems.append(f"{name}: requires_grad={intent} was not recorded")
     extra = set(written) - set(names)
     if extra:
@@ -118,7 +120,9 @@ def _same_as_tensor(f: BinaryIO, offset: int, size: int, data: torch.Tensor) -> 
     return True
 
 
-def _check_tensors(session: EditSession, written: dict[str, object], names: list[str]) -> list[str]:
+def _check_tensors(
+    session: EditSession, written: Mapping[str, TensorInfo], names: list[str]
+) -> list[str]:
     from paramtui.core.access import open_tensor, release_pages
 
     problems = []
@@ -126,9 +130,9 @@ def _check_tensors(session: EditSession, written: dict[str, object], names: list
         got = written.get(name)
         if got is None:
             continue
-        if not same_bytes(session.tensor(name), open_tensor(got)):  # type: ignore[arg-type]
+        if not same_bytes(session.tensor(name), open_tensor(got)):
             problems.append(f"{name}: the written values differ")
-        release_pages(got)  # type: ignore[arg-type]
+        release_pages(got)
         info = session.info(name)
         if not session.is_edited(name) and info.location is not None:
             release_pages(info)
