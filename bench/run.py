@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import data  # noqa: E402
+from scan_bench import scan_rows  # noqa: E402
 from stats_bench import stats_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,6 +174,14 @@ def main() -> int:
         "same memory-mapped bytes in the same run (warm page cache).",
         "",
         *stats_rows(),
+        "",
+        "## Scanning a checkpoint larger than the memory allowed",
+        "",
+        "`paramtui scan` over a generated 16 GiB safetensors file (sparse: reads as zeros, but "
+        "every page passes through the page cache). Peak RSS of the scan process against a "
+        "process that only imports torch and paramtui and opens the index.",
+        "",
+        *scan_rows(),
         "",
         "## Saving an edited checkpoint",
         "",

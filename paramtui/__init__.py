@@ -24,6 +24,8 @@ __all__ = [
     "map_optimizers",
     "scan",
     "check_load",
+    "browse",
+    "index_from_module",
 ]
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from paramtui.analysis.optimizer import map_optimizers
     from paramtui.analysis.scan import scan
     from paramtui.analysis.stats import compute_stats
+    from paramtui.core.live import index_from_module
     from paramtui.core.open import open_checkpoint
     from paramtui.core.tree import build_tree
     from paramtui.edits.ops import Freeze, MakePrunePermanent, Prune, Unfreeze, Zero
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from paramtui.io.freeze import apply_freeze
     from paramtui.io.save import save
     from paramtui.io.snapshot import snapshot
+    from paramtui.tui.live import browse
 
 _EXPORTS = {
     "open_checkpoint": "paramtui.core.open",
@@ -55,6 +59,8 @@ _EXPORTS = {
     "map_optimizers": "paramtui.analysis.optimizer",
     "scan": "paramtui.analysis.scan",
     "check_load": "paramtui.analysis.check_load",
+    "browse": "paramtui.tui.live",
+    "index_from_module": "paramtui.core.live",
 }
 
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from paramtui.core import live
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import DataLocation, TensorInfo
@@ -41,7 +42,7 @@ def unviewable_reason(info: TensorInfo) -> str | None:
         return f"{info.dtype} is a quantized dtype, which paramtui does not decode yet"
     if kind not in VIEWABLE_KINDS:
         return f"the dtype {info.dtype} is unknown to paramtui"
-    if info.location is None:
+    if info.location is None and live.storage_of(info) is None:
         return "the file does not say where its bytes are, so they cannot be read in place"
     return None
 
@@ -50,10 +51,13 @@ def open_tensor(info: TensorInfo) -> torch.Tensor:
     """A CPU tensor over `info`'s bytes in the file: zero-copy when aligned, else a private copy.
 
     Storages whose offset is not a multiple of the item size (legacy torch files) are copied,
-    because torch kernels may assume aligned data.
+    because torch kernels may assume aligned data. A live tensor (core.live) is returned as a
+    view of its memory, on its own device.
     """
     import torch
 
+    if (view := _live_view(info)) is not None:
+        return view
     start, nbytes = _checked_range(info)
     dtype = _torch_dtype(info.dtype)
     if info.numel == 0:
@@ -70,7 +74,11 @@ def iter_chunks(info: TensorInfo, chunk_elems: int = DEFAULT_CHUNK) -> Iterator[
     """Contiguous 1-D tensors of at most `chunk_elems` elements covering `info` in logical order.
 
     Contiguous aligned tensors yield zero-copy views; other tensors materialise one chunk at a
-    time (gathered through a byte view, so unaligned data never meets a typed kernel)."""
+    time (gathered through a byte view, so unaligned data never meets a typed kernel). Live
+    tensors are chunked on their device, each chunk copied to the CPU."""
+    if (view := _live_view(info)) is not None:
+        yield from iter_tensor_chunks(view, chunk_elems)
+        return
     start, nbytes = _checked_range(info)
     if info.numel == 0:
         return
@@ -143,6 +151,12 @@ def forget(path: str | None = None) -> None:
             _maps.clear()
         else:
             _maps.pop(path, None)
+
+
+def _live_view(info: TensorInfo) -> torch.Tensor | None:
+    if info.location is not None or unviewable_reason(info) is not None:
+        return None
+    return live.live_view(info)
 
 
 def _typed_chunks(

@@ -101,6 +101,7 @@ class CheckpointIndex:
     notes: list[str] = field(default_factory=list)
     param_groups: list[ParamGroupRecord] = field(default_factory=list)
     _shares: dict[str, list[str]] | None = None
+    live: object | None = None  # core.live.LiveSource when the index is a live nn.Module
 
     def __len__(self) -> int:
         return len(self.tensors)

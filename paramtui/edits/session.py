@@ -21,6 +21,7 @@ from paramtui.edits import storage
 from paramtui.edits.change import Change, Outcome
 from paramtui.edits.effects import EditRecord, TensorEffect, summarize
 from paramtui.edits.execute import execute_content, execute_grad
+from paramtui.edits.live import writer_for
 from paramtui.edits.ops import EditRefused, Freeze, MakePrunePermanent, Op, Prune, Unfreeze, Zero
 from paramtui.edits.permanent import execute_permanent
 
@@ -57,6 +58,7 @@ class EditSession:
         self._redo: list[_Step] = []
         self._saved: tuple[int, _Step | None] = (0, None)
         self.structure_changed = False
+        self._live = writer_for(index)  # a live nn.Module: every state change is written to it
 
     # --- edits -------------------------------------------------------------------------------
 
@@ -186,6 +188,8 @@ class EditSession:
     # --- internals ---------------------------------------------------------------------------
 
     def _execute(self, op: Op) -> Outcome:
+        if self._live is not None:
+            self._live.check(op)
         if isinstance(op, (Freeze, Unfreeze)):
             return execute_grad(self, op)
         if isinstance(op, (Zero, Prune)):
@@ -221,6 +225,8 @@ class EditSession:
             self._name_set = set(self._names)
             self._groups = None
             self.structure_changed = change.names != self._original
+        if self._live is not None:
+            self._live.sync(change, self._copies, self._grads)
 
     def _storage_groups(self) -> dict[str, list[str]]:
         if self._groups is None:

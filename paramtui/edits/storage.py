@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from paramtui.core import access
+from paramtui.core import access, live
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import TensorInfo
@@ -27,10 +27,14 @@ _INT_OF_SIZE = {1: "int8", 2: "int16", 4: "int32", 8: "int64"}
 def read_storage(info: TensorInfo) -> torch.Tensor:
     """A fresh 1-D uint8 copy of the whole storage behind `info`, read in bounded blocks.
 
-    The source pages are released afterwards (the mapping is private and never written)."""
+    The source pages are released afterwards (the mapping is private and never written). A
+    live model's storage (core.live) is cloned where it lives."""
     import torch
 
     loc = info.location
+    live_storage = live.storage_of(info)
+    if live_storage is not None:
+        return live_storage.clone()  # a live model's storage, copied on its own device
     if loc is None:
         raise EditRefused(f"tensor '{info.name}' cannot be edited: its bytes cannot be located.")
     whole = TensorInfo(

@@ -79,6 +79,10 @@ def save(
     progress: Callable[[str], None] | None = None,
 ) -> SaveReport:
     fmt = output_format(dest, format)
+    if session.index.live is not None:  # a live nn.Module: its state_dict is what is saved
+        from paramtui.io.save_live import save_live
+
+        return save_live(session, dest, fmt, overwrite=overwrite, progress=progress)
     _refuse_unreadable(session)
     notes = (
         check_storable(session, allow_untie=allow_untie, tensors_only=tensors_only)

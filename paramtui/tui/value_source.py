@@ -204,6 +204,8 @@ def open_values(info: Any, edited: torch.Tensor | None) -> torch.Tensor:
     if reason is not None:
         raise ValueError(f"its values cannot be shown: {reason}")
     location = info.location
+    if location is None:  # a live tensor (core.live): a view of its memory, nothing copied
+        return access.open_tensor(info)
     start = location.offset + info.storage_offset * info.itemsize
     if start % info.itemsize and info.nbytes > UNALIGNED_LIMIT:
         raise ValueError(

@@ -67,9 +67,17 @@ class Workspace:
         """What a statistics worker needs: the file's bytes, or the edited values in memory."""
         version = self.version(info.name)
         if not self.is_edited(info.name):
-            return StatsJob(info, version, None)
+            return StatsJob(info, version, self._live_tensor(info))
         assert self.session is not None
         return StatsJob(info, version, self.session.tensor(info.name))
+
+    def _live_tensor(self, info: TensorInfo) -> object | None:
+        """A live nn.Module's tensor (statistics computed where it lives), else None."""
+        if self.index.live is None:
+            return None
+        from paramtui.core import access
+
+        return access.open_tensor(info) if access.unviewable_reason(info) is None else None
 
     def is_edited(self, name: str) -> bool:
         """Values changed in this session (as of the last edit, undo or redo)."""

@@ -75,7 +75,8 @@ class InspectScreen(BrowseScreen):
         info = self._tensor_for("histogram")
         if info is not None:
             job = self.workspace.stats_job(info)
-            self.open_view(HistogramScreen(job, edited=job.tensor is not None))
+            edited = self.workspace.is_edited(info.name)  # a live tensor is not an edit
+            self.open_view(HistogramScreen(job, edited=edited))
 
     def action_values(self) -> None:
         from paramtui.tui.screens.values import ValuesScreen

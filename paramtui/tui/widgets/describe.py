@@ -111,6 +111,8 @@ def _gradient(has_grad: bool | None) -> str:
 
 
 def _where(info: TensorInfo, index: CheckpointIndex) -> Text:
+    if index.live is not None:  # a live nn.Module (core.live)
+        return Text(f"in memory on {fmt.printable(info.device or '?')}")
     if info.location is None:
         return Text("bytes cannot be mapped")
     name = fmt.printable(os.path.basename(info.location.path))
