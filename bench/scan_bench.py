@@ -8,6 +8,7 @@ imports paramtui and torch and opens the index."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -86,8 +87,9 @@ def _peak(cmd: list[str]) -> tuple[float, int]:
         "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, code)\n"
     )
+    env = dict(os.environ, PARAMTUI_NO_CACHE="1")  # measure the scan, not the stats cache
     out = subprocess.run(
-        [sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True
+        [sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True, env=env
     )
     peak, code = out.stdout.split()
     return float(peak), int(code)
