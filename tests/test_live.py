@@ -19,6 +19,7 @@ from paramtui.edits.ops import EditRefused, Freeze, MakePrunePermanent, Prune, Z
 from paramtui.edits.session import EditSession
 from paramtui.io.save import save
 from paramtui.tui.app import ParamtuiApp
+from paramtui.tui.screens.confirm import ChoiceScreen
 from paramtui.tui.screens.save_as import SaveAsScreen
 from tui_edit_helpers import main, ready, settled, stats_of
 from tui_helpers import SIZE, asynctest, navigate, wait_for
@@ -172,3 +173,21 @@ def test_browse_is_exported_lazily() -> None:
 
     assert paramtui.browse is browse
     assert paramtui.index_from_module is index_from_module
+
+
+@asynctest
+async def test_quitting_a_live_browse_can_undo_everything() -> None:
+    model, opt = trained(frozen_head_bias=False)
+    before = model.fc1.weight.detach().clone()
+    app = ParamtuiApp(index_from_module(model, opt))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await navigate(pilot, "fc1.weight")
+        await pilot.press("z")
+        await settled(pilot)
+        assert torch.count_nonzero(model.fc1.weight) == 0
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not app.is_running, timeout=10)
+    assert torch.equal(model.fc1.weight, before)

@@ -29,6 +29,13 @@ QUIT_CHOICES = (
     Choice("discard", "Discard edits", "d", "error"),
     Choice("cancel", "Cancel", "c"),
 )
+# A live model already holds its edits: quitting keeps them unless the user reverts them.
+LIVE_QUIT_CHOICES = (
+    Choice("save", "Save a copy…", "s", "primary"),
+    Choice("keep", "Keep edits in the model", "k"),
+    Choice("revert", "Undo all edits", "r", "error"),
+    Choice("cancel", "Cancel", "c"),
+)
 
 
 def summary_line(index: CheckpointIndex) -> str:
@@ -36,7 +43,8 @@ def summary_line(index: CheckpointIndex) -> str:
     storages counted once, so it can be less than the tree's sum)."""
     return (
         f"{index.format} · {fmt.grouped(len(index.tensors))} tensors · "
-        f"{fmt.count(index.total_numel)} params · {fmt.size(index.storage_nbytes)} on disk"
+        f"{fmt.count(index.total_numel)} params · {fmt.size(index.storage_nbytes)} "
+        + ("in memory" if index.live is not None else "on disk")
     )
 
 
@@ -91,13 +99,25 @@ class ParamtuiApp(App[int]):
             return
         if isinstance(self.screen, ChoiceScreen):
             return
-        body = "This session has edits that are not saved. Save an edited copy first?"
+        live = self.workspace.index.live is not None
+        body = (
+            "The live model holds edits that are not saved to a file. Keep them in the model, "
+            "undo them all, or save a copy first?"
+            if live
+            else "This session has edits that are not saved. Save an edited copy first?"
+        )
+        choices = LIVE_QUIT_CHOICES if live else QUIT_CHOICES
         self.push_screen(
-            ChoiceScreen("Unsaved edits", body, QUIT_CHOICES, cancel="cancel"), self._quit_answered
+            ChoiceScreen("Unsaved edits", body, choices, cancel="cancel"), self._quit_answered
         )
 
     def _quit_answered(self, answer: str | None) -> None:
-        if answer == "discard":
+        if answer in ("discard", "keep"):
+            self.exit(0)
+        elif answer == "revert":
+            session = self.workspace.session
+            while session is not None and session.undo() is not None:
+                pass
             self.exit(0)
         elif answer == "save" and isinstance(self.screen, MainScreen):
             self.screen.action_save_as(then_quit=True)
