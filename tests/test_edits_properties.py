@@ -80,7 +80,9 @@ def check_one_edit(session: EditSession, op: Op) -> None:
     after = snapshot(session)
     changed = {n for n in before.keys() & after.keys() if before[n] != after[n]}
     changed |= after.keys() - before.keys()  # names an edit created
-    reported = {e.name for e in record.effects if e.changed}
+    # a name the edit created is reported even when its values equal its source (e.g. making
+    # permanent a prune that had already zeroed everything the mask removes)
+    reported = {e.name for e in record.effects if e.changed or e.name not in before}
     assert changed <= allowed | (after.keys() - before.keys())
     assert changed == reported
     if isinstance(op, (Freeze, Unfreeze)):

@@ -206,3 +206,17 @@ def test_demo_edits_load_back_into_the_demo_model(demo_path: Path) -> None:
     while s.undo():
         pass
     assert snapshot(s) == pristine and not s.edited_storages() and not s.grad_intents()
+
+
+def test_make_permanent_after_pruning_orig_fully_reports_the_new_name(tmp_path: Path) -> None:
+    """Found by hypothesis: the product equals the (all-zero) orig, so 0 elements change, but
+    the new name is still reported."""
+    model = net()
+    prune.l1_unstructured(model.fc1, "weight", amount=0.5)
+    path = tmp_path / "pruned.pth"
+    torch.save(model.state_dict(), path)
+    s = EditSession(paramtui.open_checkpoint(path))
+    s.apply(Prune("fc1.weight_orig", amount=1.0))
+    record = s.apply(MakePrunePermanent("fc1.weight_orig"))
+    assert [e.name for e in record.effects] == ["fc1.weight"]
+    assert torch.count_nonzero(s.tensor("fc1.weight")) == 0
