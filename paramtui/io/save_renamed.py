@@ -24,7 +24,13 @@ from paramtui.core.model import CheckpointIndex
 from paramtui.core.prefix import StripPlan, stripped_index
 from paramtui.io.atomic import atomic_output
 from paramtui.io.save import SaveReport, output_format, save
-from paramtui.io.save_torch import ZIP_FORMATS, append_intents, locate, tag_devices
+from paramtui.io.save_torch import (
+    ZIP_FORMATS,
+    append_intents,
+    load_weights_only,
+    locate,
+    tag_devices,
+)
 
 Say = Callable[[str], None]
 
@@ -100,30 +106,14 @@ def _save_torch(
 
 
 def _load(index: CheckpointIndex, session: Any, plan: StripPlan) -> tuple[Any, dict[int, str]]:
-    """The renamed object to save and each storage's saved device. Flat sources (safetensors,
-    folders) are the session's tensors under their new names; pickles are loaded with torch's
-    weights-only rules and their state dict parts rebuilt."""
-    import torch
-
+    """The renamed object to save and each storage's saved device."""
+    way_out = (
+        "Save to .safetensors instead (its tensors are copied as they are), or load the file "
+        "yourself and re-save its state_dict."
+    )
+    obj, devices = load_weights_only(index, session, way_out)
     if index.format not in ZIP_FORMATS and index.format != "torch legacy":
-        return {name: session.tensor(name) for name in session.names()}, {}
-    devices: dict[int, str] = {}
-
-    def keep(storage: Any, location: str) -> Any:
-        devices[storage.data_ptr()] = location
-        return storage
-
-    try:
-        obj = torch.load(
-            index.path, map_location=keep, weights_only=True, mmap=index.format in ZIP_FORMATS
-        )
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds; all mean the same here
-        raise SaveRefused(
-            f"{index.path} cannot be loaded with torch's weights-only rules ({_first_line(exc)}), "
-            "so it could only be rebuilt by running code from it, which paramtui never does. "
-            "Nothing was written; save to .safetensors instead (its tensors are copied as they "
-            "are), or load the file yourself and re-save its state_dict."
-        ) from None
+        return obj, devices  # already the session's tensors under their new names
     return rename_in_object(obj, plan.renames), devices
 
 
@@ -189,10 +179,3 @@ def _recorded_flags(session: Any) -> dict[str, bool]:
         if value is not None:
             out[name] = value
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    import re
-
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -42,9 +42,19 @@ def save_with_torch(session: EditSession, out: BinaryIO, out_path: str) -> list[
 
 
 def _load_source(session: EditSession) -> tuple[Any, dict[int, str]]:
+    why = (
+        "Edits that keep the same tensor names are saved losslessly without it: undo the edit "
+        "that added or removed names (making a prune permanent), or save to .safetensors."
+    )
+    return load_weights_only(session.index, session, why)
+
+
+def load_weights_only(index: Any, session: Any, way_out: str) -> tuple[Any, dict[int, str]]:
+    """The source as objects (torch's weights-only rules, mmap'd where the format allows) and
+    each storage's saved device by data pointer. Flat sources (safetensors, folders) are the
+    session's tensors. A file that needs code to rebuild is refused with `way_out`."""
     import torch
 
-    index = session.index
     if index.format not in ZIP_FORMATS and index.format != "torch legacy":
         return {name: session.tensor(name) for name in session.names()}, {}
     devices: dict[int, str] = {}
@@ -60,9 +70,7 @@ def _load_source(session: EditSession) -> tuple[Any, dict[int, str]]:
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds; all mean the same here
         raise SaveRefused(
             f"{index.path} can only be rebuilt by running code from it ({_first_line(exc)}), "
-            "which paramtui never does. Edits that keep the same tensor names are saved "
-            "losslessly without it: undo the edit that added or removed names (making a prune "
-            "permanent), or save to .safetensors."
+            f"which paramtui never does. Nothing was written. {way_out}"
         ) from None
     return obj, devices
 
