@@ -9,6 +9,7 @@ from textual.message import Message
 from paramtui.core.tree import ModuleNode
 
 if TYPE_CHECKING:
+    from paramtui.analysis.optimizer_step import OptimizerSummary
     from paramtui.analysis.scan import ScanReport
     from paramtui.analysis.stats import TensorStats
     from paramtui.edits.effects import EditRecord
@@ -66,6 +67,19 @@ class StatsFailed(Message):
     def __init__(self, name: str, reason: str) -> None:
         self.name = name
         self.reason = reason
+        super().__init__()
+
+
+class OptimizerSummarised(Message):
+    """What the optimizer knows about tensor `name` (None: nothing); `note`: one line on why
+    there is no summary (names ambiguous, state unreadable), else None."""
+
+    def __init__(
+        self, name: str, summary: OptimizerSummary | None, note: str | None = None
+    ) -> None:
+        self.name = name
+        self.summary = summary
+        self.note = note
         super().__init__()
 
 

@@ -13,6 +13,8 @@ from paramtui.tui.edit_marks import EditMarks
 from paramtui.tui.stats_task import StatsJob
 
 if TYPE_CHECKING:
+    from paramtui.analysis.optimizer import OptimizerMap
+    from paramtui.analysis.optimizer_step import OptimizerSummary
     from paramtui.analysis.scan import ScanReport
     from paramtui.analysis.stats import TensorStats
     from paramtui.edits.session import EditSession
@@ -28,6 +30,9 @@ class Workspace:
         self.saved_path: str | None = None  # where the last save wrote to
         self._stats: dict[tuple[str, int], TensorStats] = {}
         self.scan_report: ScanReport | None = None  # the last health scan of the file
+        self._optimizer_maps: list[OptimizerMap] | None = None
+        # tensor name -> (its OptimizerSummary or None, a note on why there is none, or None)
+        self.optimizer_summaries: dict[str, tuple[OptimizerSummary | None, str | None]] = {}
 
     def start_session(self) -> None:
         """Create the edit session (imports the edits layer, which needs torch to run)."""
@@ -82,3 +87,11 @@ class Workspace:
     def is_edited(self, name: str) -> bool:
         """Values changed in this session (as of the last edit, undo or redo)."""
         return name in self.marks.edited
+
+    def optimizer_maps(self) -> list[OptimizerMap]:
+        """The file's optimizers mapped to parameter names, computed once (call from a worker)."""
+        if self._optimizer_maps is None:
+            from paramtui.analysis.optimizer import map_optimizers
+
+            self._optimizer_maps = map_optimizers(self.index)
+        return self._optimizer_maps

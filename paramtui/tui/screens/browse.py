@@ -25,13 +25,16 @@ from paramtui.core.tree import ModuleNode, build_tree, filter_paths
 from paramtui.tui.messages import (
     FilterComputed,
     ModuleHighlighted,
+    OptimizerSummarised,
     StatsComputed,
     StatsFailed,
     StatsProgressed,
     TorchLoaded,
     TreeBuilt,
 )
+from paramtui.tui.optimizer_task import run_optimizer
 from paramtui.tui.stats_task import StatsJob, run_stats
+from paramtui.tui.widgets.describe_optimizer import optimizer_section
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.filter_input import FilterInput
 from paramtui.tui.widgets.module_tree import ModuleTree
@@ -128,9 +131,12 @@ class BrowseScreen(Screen[None]):
         if self._stats_timer is not None:
             self._stats_timer.stop()
         self.workers.cancel_group(self, "stats")
+        self.workers.cancel_group(self, "optimizer")
         self._wanted = info
         if info is None:
             return
+        if not self._show_optimizer(info.name):
+            self.set_timer(STATS_DELAY_S, partial(self._start_optimizer, info))
         view = self.query_one(DetailPane).stats
         cached = self.workspace.stats(info.name)
         if cached is not None:
@@ -185,6 +191,29 @@ class BrowseScreen(Screen[None]):
     def on_stats_failed(self, message: StatsFailed) -> None:
         if self._is_wanted(message.name):
             self.query_one(DetailPane).stats.show_error(message.reason)
+
+    # -- the optimizer's view of the selected parameter (from the file's state) ---------------
+
+    def _show_optimizer(self, name: str) -> bool:
+        """Show the cached optimizer section of `name`; False when it is not computed yet."""
+        cached = self.workspace.optimizer_summaries.get(name)
+        if cached is not None:
+            self.query_one(DetailPane).show_optimizer(optimizer_section(cached[0], name, cached[1]))
+        return cached is not None
+
+    def _start_optimizer(self, info: TensorInfo) -> None:
+        if self._is_wanted(info.name):
+            self.summarise_optimizer(info.name)
+
+    @work(thread=True, exclusive=True, group="optimizer", exit_on_error=False)
+    def summarise_optimizer(self, name: str) -> None:
+        worker = get_current_worker()
+        run_optimizer(self.workspace, name, self, lambda: worker.is_cancelled)
+
+    def on_optimizer_summarised(self, message: OptimizerSummarised) -> None:
+        self.workspace.optimizer_summaries[message.name] = (message.summary, message.note)
+        if self._is_wanted(message.name):
+            self._show_optimizer(message.name)
 
     # -- torch, imported once the tree is on screen ----------------------------------------
 

@@ -36,9 +36,11 @@ class DetailPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text("Reading the index…", style="italic"), id="detail-info")
         yield StatsView(id="stats")
+        yield Static("", id="detail-optimizer")
 
     def on_mount(self) -> None:
         self.stats.display = False
+        self.show_optimizer(None)
 
     @property
     def stats(self) -> StatsView:
@@ -50,7 +52,14 @@ class DetailPane(VerticalScroll):
         self._described.clear()
         self.marks = EditMarks()
 
+    def show_optimizer(self, section: RenderableType | None) -> None:
+        """The optimizer's view of the selected parameter (None: hide the section)."""
+        box = self.query_one("#detail-optimizer", Static)
+        box.update(section if section is not None else "")
+        box.display = section is not None
+
     def watch_node(self, node: ModuleNode | None) -> None:
+        self.show_optimizer(None)
         self._show(node)
         self.stats.display = node is not None and node.tensor is not None
         self.scroll_home(animate=False)
