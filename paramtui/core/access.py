@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from paramtui.core import live
@@ -68,6 +69,21 @@ def open_tensor(info: TensorInfo) -> torch.Tensor:
     else:
         flat = _aligned_copy(mm, start, nbytes, dtype)
     return flat.as_strided(info.shape, info.stride, 0)
+
+
+def open_storage_bytes(info: TensorInfo) -> torch.Tensor:
+    """The whole storage behind `info` (not only its view) as a 1-D uint8 tensor over the file."""
+    loc = _check(info)
+    whole = replace(
+        info,
+        shape=(loc.nbytes,),
+        dtype="uint8",
+        stride=(1,),
+        storage_offset=0,
+        layout="strided",
+        stored_nbytes=None,
+    )
+    return open_tensor(whole)
 
 
 def iter_chunks(info: TensorInfo, chunk_elems: int = DEFAULT_CHUNK) -> Iterator[torch.Tensor]:

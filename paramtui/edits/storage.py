@@ -37,21 +37,11 @@ def read_storage(info: TensorInfo) -> torch.Tensor:
         return live_storage.clone()  # a live model's storage, copied on its own device
     if loc is None:
         raise EditRefused(f"tensor '{info.name}' cannot be edited: its bytes cannot be located.")
-    whole = TensorInfo(
-        name=info.name,
-        shape=(loc.nbytes,),
-        dtype="uint8",
-        device=info.device,
-        stride=(1,),
-        storage_offset=0,
-        storage_id=info.storage_id,
-        location=loc,
-    )
     out = torch.empty(loc.nbytes, dtype=torch.uint8)
     if loc.nbytes == 0:
         return out
     try:
-        src = access.open_tensor(whole)
+        src = access.open_storage_bytes(info)
     except UnusableInput as exc:
         raise EditRefused(f"tensor '{info.name}' cannot be edited: {exc}") from None
     for begin in range(0, loc.nbytes, COPY_BLOCK):

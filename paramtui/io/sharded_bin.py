@@ -88,14 +88,4 @@ def _mapped_storage(info: TensorInfo) -> torch.Tensor | None:
         from paramtui.edits.storage import read_storage
 
         return read_storage(info)  # unaligned (legacy files): a private copy
-    whole = TensorInfo(
-        name=info.name,
-        shape=(loc.nbytes,),
-        dtype="uint8",
-        device=info.device,
-        stride=(1,),
-        storage_offset=0,
-        storage_id=info.storage_id,
-        location=loc,
-    )
-    return access.open_tensor(whole)
+    return access.open_storage_bytes(info)
