@@ -154,7 +154,7 @@ def _add_optimizer(
 ) -> None:
     """State tensors by parameter name; plain state values and group hyper-parameters become
     metadata entries (the layout paramtui snapshots use, so the optimizer view reads it)."""
-    named = _optimizer_by_name(model, optimizer)
+    named = optimizer_by_name(model, optimizer)
     root = f"{OPTIMIZER_ROOT}.state"
     for pname, state in named["state"].items():
         for key, value in state.items():
@@ -172,20 +172,26 @@ def _add_optimizer(
     index.metadata["optimizer_class"] = _meta("optimizer_class", type(optimizer).__name__)
 
 
-def _optimizer_by_name(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """optimizer.state_dict() keyed by parameter name (as io.snapshot.optimizer_by_name, which
-    sits a floor above core); its tensors are the live ones, nothing is copied."""
+def optimizer_by_name(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """optimizer.state_dict() with parameter names in place of indices (its tensors are the
+    live ones: nothing is copied).
+
+    torch numbers parameters in the order the live param groups list them; parameters the
+    model does not own are named "<unnamed N>"."""
     ids: dict[int, str] = {}
     for name, param in model.named_parameters(remove_duplicate=False):
         ids.setdefault(id(param), name)
-    live = [p for group in optimizer.param_groups for p in group["params"]]
-    order = [ids.get(id(p), f"<unnamed {i}>") for i, p in enumerate(live)]
+    live = [param for group in optimizer.param_groups for param in group["params"]]
+    order = [ids.get(id(param), f"<unnamed {i}>") for i, param in enumerate(live)]
     saved = optimizer.state_dict()
     groups = []
     for group in saved["param_groups"]:
         hyper = {k: v for k, v in group.items() if k not in ("params", "param_names")}
         groups.append({**hyper, "params": [order[i] for i in group["params"]]})
-    return {"state": {order[i]: s for i, s in saved["state"].items()}, "param_groups": groups}
+    return {
+        "state": {order[i]: dict(s) for i, s in saved["state"].items()},
+        "param_groups": groups,
+    }
 
 
 def _is_tensor(value: Any) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from paramtui.core.live import optimizer_by_name
 from paramtui.core.training import SNAPSHOT_GRADS, SNAPSHOT_KEY, SNAPSHOT_MODEL
 from paramtui.io.atomic import atomic_output
 
@@ -61,27 +62,6 @@ def snapshot_dict(
         out["optimizer"] = optimizer_by_name(model, optimizer)
         out["optimizer_class"] = type(optimizer).__name__
     return out
-
-
-def optimizer_by_name(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """optimizer.state_dict() with parameter names in place of indices.
-
-    torch numbers parameters in the order the live param groups list them; parameters the
-    model does not own are named "<unnamed N>"."""
-    ids: dict[int, str] = {}
-    for name, param in model.named_parameters(remove_duplicate=False):
-        ids.setdefault(id(param), name)
-    live = [param for group in optimizer.param_groups for param in group["params"]]
-    order = [ids.get(id(param), f"<unnamed {i}>") for i, param in enumerate(live)]
-    saved = optimizer.state_dict()
-    groups = []
-    for group in saved["param_groups"]:
-        hyper = {k: v for k, v in group.items() if k not in ("params", "param_names")}
-        groups.append({**hyper, "params": [order[i] for i in group["params"]]})
-    return {
-        "state": {order[i]: dict(s) for i, s in saved["state"].items()},
-        "param_groups": groups,
-    }
 
 
 def _check(temp_path: str) -> None:
