@@ -8,10 +8,14 @@ are compared, so machine noise hits all of them.
 
 float8 has no torch.sum; its baseline is torch.sum over the same bytes viewed as float32 (the
 same memory traffic), the fastest way torch has to read them.
+
+Each dtype is measured twice: with the compiled kernels (analysis.native; when a C compiler is
+present) and with torch alone (PARAMTUI_NATIVE=0, what a machine without a compiler gets).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import resource
@@ -27,6 +31,7 @@ FILE = DATA / "stats-512m.safetensors"
 ELEMENTS = 128 << 20  # 512 MiB of float32, 256 MiB of bfloat16, 128 MiB of float8
 REPEATS = 7
 CASES = [("fp32", "float32"), ("bf16", "bfloat16"), ("fp8", "float8_e4m3fn")]
+ENGINES = {"compiled kernels": "", "torch only": "0"}  # -> PARAMTUI_NATIVE
 MIB = 1 << 20
 
 
@@ -58,19 +63,23 @@ def stats_rows() -> list[str]:
     path = stats_file()
     warm(path)
     rows = [
-        "| dtype | elements | size | `torch.sum`, pages mapped | `torch.sum`, fresh mapping "
-        "| `compute_stats` (cache off) | ratio to mapped | ratio to fresh | peak RSS growth |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| dtype | engine | elements | size | `torch.sum`, pages mapped "
+        "| `torch.sum`, fresh mapping | `compute_stats` (cache off) | ratio to mapped "
+        "| ratio to fresh | peak RSS growth |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, label in CASES:
+    for (name, label), engine in itertools.product(CASES, ENGINES):
         out = subprocess.run(
             [sys.executable, __file__, "--measure", str(path), name],
             capture_output=True, text=True, check=True,
+            env={**os.environ, "PARAMTUI_NATIVE": ENGINES[engine]},
         )  # fmt: skip
         r = json.loads(out.stdout.strip().splitlines()[-1])
         size = r["bytes"] / MIB
+        if r["engine"] != engine:
+            engine = f"{engine}: {r['status']}"
         rows.append(
-            f"| {label} | {r['elements']:,} | {size:.0f} MiB | {_rate(r, 'mapped_s')} "
+            f"| {label} | {engine} | {r['elements']:,} | {size:.0f} MiB | {_rate(r, 'mapped_s')} "
             f"| {_rate(r, 'fresh_s')} | {_rate(r, 'stats_s')} "
             f"| {r['mapped_s'] / r['stats_s']:.0%} | {r['fresh_s'] / r['stats_s']:.0%} "
             f"| {r['rss_growth'] / MIB:.0f} MiB |"
@@ -90,6 +99,7 @@ def measure(path: str, name: str) -> dict[str, float]:
     import torch
 
     import paramtui
+    from paramtui.analysis import native
     from paramtui.analysis.stats import compute_stats
     from paramtui.core import access
 
@@ -108,7 +118,11 @@ def measure(path: str, name: str) -> dict[str, float]:
         access.release_pages(info)
         times["stats_s"].append(_timed(lambda: compute_stats(info, cache=False)))
     medians = {key: statistics.median(values) for key, values in times.items()}
-    return {"elements": info.numel, "bytes": info.nbytes, "rss_growth": growth, **medians}
+    engine = "compiled kernels" if native.kernels() else "torch only"
+    return {
+        "elements": info.numel, "bytes": info.nbytes, "rss_growth": growth, "engine": engine,
+        "status": native.status, **medians,
+    }  # fmt: skip
 
 
 def _timed(fn: Callable[[], object]) -> float:

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui
-from paramtui.analysis import cache
+from paramtui.analysis import cache, native
 from paramtui.analysis import stats as stats_module
 from paramtui.analysis.quantiles import PERCENTILES
 from paramtui.analysis.stats import StatsCancelled, TensorStats, compute_stats, tensor_stats
@@ -33,9 +33,16 @@ INTS = [torch.int64, torch.int32, torch.int16, torch.int8]
 UINTS = [torch.uint64, torch.uint32, torch.uint16, torch.uint8]
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test has its own disk cache and an empty memory cache."""
+@pytest.fixture(autouse=True, params=["kernels", "torch"])
+def private_cache(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test runs with the compiled kernels (where a C compiler exists) and with torch
+    alone, with its own disk cache and an empty memory cache."""
+    if request.param == "kernels" and native.kernels() is None:
+        pytest.skip(f"compiled kernels: {native.status}")
+    if request.param == "torch":
+        monkeypatch.setattr(native, "_loaded", [None])
     monkeypatch.setenv("PARAMTUI_CACHE", str(tmp_path / "cache"))
     cache.forget_all()
 

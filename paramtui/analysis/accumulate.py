@@ -132,7 +132,7 @@ def finite_moments(
         if scale:  # squares would overflow float64: work in units of 2**scale
             values, total = torch.mul(x, math.ldexp(1.0, -scale)), None
     mean = (float(values.sum()) if total is None else total) / n
-    m2 = _deviations(values, mean, scratch)
+    m2 = squared_deviations(values, mean, scratch)
     abs_sum = float(torch.abs(values, out=scratch).sum())
     if not (math.isfinite(m2) and math.isfinite(abs_sum) and math.isfinite(mean)):
         return None
@@ -240,7 +240,7 @@ class ComplexAccumulator:
         return totals
 
 
-def _deviations(x: torch.Tensor, mean: float, scratch: torch.Tensor) -> float:
+def squared_deviations(x: torch.Tensor, mean: float, scratch: torch.Tensor) -> float:
     """Sum of squared deviations from `mean`: from the plain sum of squares when the mean is
     small against the values (no cancellation worth a digit), else from shifted values."""
     n = x.numel()

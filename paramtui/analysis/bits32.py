@@ -1,12 +1,14 @@
 """float32 statistics in one pass: exact moments per chunk plus one table of the top 16 bits.
 
 Per chunk: sum, sum of squares and sum |x| (float64 results, merged in chunk order so the
-outcome does not depend on which worker took which chunk) and one bincount of the top 16 bits
-of every value: a 65,536-bucket table at bfloat16 resolution. The table gives the exact counts of
-every bucket, hence NaN/Inf (exact counts come from the few chunks whose sum is not finite),
-zeros (checked exactly in chunks whose zero bucket is not empty), exact min/max (a chunk is
-reduced with aminmax only when it reaches the current extreme buckets), the histogram (edges on
-bucket bounds, see analysis.snap) and the quantiles within their bucket.
+outcome does not depend on which worker took which chunk) and a count of the top 16 bits of
+every value: a 65,536-bucket table at bfloat16 resolution. With the compiled kernel
+(analysis.native) one read of the chunk gives all of it plus exact min, max and zeros; without
+it torch makes a few passes (sums, then one bincount of the keys, zeros counted only where the
+zero bucket is not empty, aminmax only when a chunk reaches the current extreme buckets).
+The table gives the exact count of every bucket, hence NaN/Inf (exact counts come from the few
+chunks whose sum is not finite), the histogram (edges on bucket bounds, see analysis.snap) and
+the quantiles within their bucket.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from __future__ import annotations
 import math
 import struct
 from functools import cache
+from typing import Any
 
 import numpy as np
 import torch
 
-from paramtui.analysis import quantiles, snap
+from paramtui.analysis import native, quantiles, snap
 from paramtui.analysis.accumulate import (
     ChunkMoments,
     Moments,
@@ -26,12 +29,14 @@ from paramtui.analysis.accumulate import (
     Totals,
     drop_non_finite,
     finite_moments,
+    squared_deviations,
 )
 
 KEYS = 1 << 16
 POS = 1 << 15  # key = (bits >> 16) + POS: negative values get keys 0.., positive POS..
 FINITE = 0x7F80  # magnitude buckets from here up hold only Inf and NaN
 ZERO = FINITE - 1  # where the bucket around zero sits among the ordered buckets
+CANCELLATION = 2.0**-20  # below this M2 / sum of squares, float64 M2 from the sums loses digits
 
 
 class Float32Accumulator:
@@ -49,10 +54,33 @@ class Float32Accumulator:
         self._hi_key: int | None = None
         self._abs = torch.empty(chunk, dtype=torch.float32)
         self._keys = torch.empty(chunk, dtype=torch.int32)
+        self._kernel = native.kernels()
+        self._out = np.zeros(6)  # what the kernel writes for one chunk
 
     def add(self, index: int, x: torch.Tensor) -> None:
+        self.count += x.numel()
+        if self._kernel is not None and x.is_contiguous():
+            self._add_native(self._kernel, index, x)
+        else:
+            self._add_torch(index, x)
+
+    def _add_native(self, kernel: Any, index: int, x: torch.Tensor) -> None:
         n = x.numel()
-        self.count += n
+        kernel.f32_chunk(x.data_ptr(), n, self.table.ctypes.data, self._out.ctypes.data)
+        total, squares, magnitude, lo, hi, zeros = self._out.tolist()
+        if not (math.isfinite(total) and math.isfinite(squares)):  # NaN/Inf in the chunk
+            self._add_slow(index, x)
+            return
+        mean = total / n
+        m2 = squares - total * mean
+        if m2 < squares * CANCELLATION:  # the mean dominates: measure deviations from it
+            m2 = squared_deviations(x, mean, self._abs[:n])
+        self.chunks[index] = (n, mean, max(m2, 0.0), magnitude, 0)
+        self.tally.zeros += int(zeros)
+        self._extremes(lo, hi)
+
+    def _add_torch(self, index: int, x: torch.Tensor) -> None:
+        n = x.numel()
         total = float(x.sum())  # reads the chunk into the cache for what follows
         reduced = finite_moments(x, self._abs[:n], total) if math.isfinite(total) else None
         keys = torch.bitwise_right_shift(x.view(torch.int32), 16, out=self._keys[:n])
@@ -109,6 +137,7 @@ class Float32Accumulator:
         return snap.snapped_histogram(lows, counts, float(lo), float(hi), bins)
 
     def _add_slow(self, index: int, x: torch.Tensor) -> None:
+        """A chunk with NaN/Inf, already counted in the table: reduce its finite values."""
         self.unclean.add(index)
         finite = drop_non_finite(x, self.tally)
         if not finite.numel():

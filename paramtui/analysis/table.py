@@ -15,7 +15,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from paramtui.analysis import quantiles
+from paramtui.analysis import native, quantiles
 from paramtui.analysis.accumulate import Moments, Tally, Totals
 from paramtui.analysis.histogram import linear_edges, rebin
 
@@ -32,8 +32,13 @@ class TableAccumulator:
         self.wide = dtype.itemsize == 2
         self.counts = np.zeros(1 << (8 * dtype.itemsize), dtype=np.int64)
         self._keys = torch.empty(chunk if self.wide else 0, dtype=torch.int32)
+        kernels = native.kernels()
+        self._kernel = kernels and (kernels.u16_table if self.wide else kernels.u8_table)
 
     def add(self, index: int, x: torch.Tensor) -> None:
+        if self._kernel and x.is_contiguous():  # one read, no widened copy of the keys
+            self._kernel(x.data_ptr(), x.numel(), self.counts.ctypes.data)
+            return
         if self.wide:  # bincount takes no uint16: widen the raw bits to int32
             keys = self._keys[: x.numel()].copy_(x.view(torch.uint16))
         else:
