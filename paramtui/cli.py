@@ -85,8 +85,10 @@ exit codes:
   141  output pipe closed early (e.g. piped into `head`)
 
 environment:
-  PARAMTUI_CACHE   folder for the demo checkpoint (default ~/.cache/paramtui)
-  PARAMTUI_DEBUG   set to 1 to show tracebacks of internal errors"""
+  PARAMTUI_CACHE   folder for the demo, the statistics cache and compiled kernels
+                   (default ~/.cache/paramtui)
+  PARAMTUI_DEBUG   set to 1 to show tracebacks of internal errors
+  PARAMTUI_NATIVE  set to 0 to compute statistics with torch alone (no compiled kernels)"""
 
 
 class UsageError(ParamtuiError):

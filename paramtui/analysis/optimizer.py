@@ -19,6 +19,7 @@ from paramtui.analysis.optimizer_match import (
     match_keys,
     membership_known,
     parameter_tensors,
+    relative,
 )
 from paramtui.analysis.optimizer_read import (
     Key,
@@ -259,5 +260,5 @@ def _with_unoptimized(
 
 
 def _unoptimized_entry(model: str, tensor: str) -> OptimizerParam:
-    name = tensor[len(model) + 1 :]
+    name = relative(model, tensor)
     return OptimizerParam(None, name, tensor, None, {}, {}, {}, None, None, (NOT_IN_OPTIMIZER,))

@@ -76,8 +76,13 @@ def aliases(index: CheckpointIndex, model: str) -> dict[str, str]:
     return out
 
 
+def relative(model: str, tensor: str) -> str:
+    """A model tensor's name inside the model part ("" is the top level: a live nn.Module)."""
+    return tensor[len(model) + 1 :] if model else tensor
+
+
 def _model_params(index: CheckpointIndex, model: str) -> list[TensorInfo]:
-    prefix = model + "."
+    prefix = f"{model}." if model else ""  # "": every parameter (roles keep state/grads out)
     return [i for i in index.tensors.values() if i.name.startswith(prefix) and i.role == PARAMETER]
 
 
@@ -130,7 +135,7 @@ def _by_order(index: CheckpointIndex, raw: RawOptimizer, model: str | None) -> M
     if reason is not None:
         return Match("none", reason + _ADVICE)
     assert model is not None
-    names = {k: t[len(model) + 1 :] for k, t in tensors.items()}
+    names = {k: relative(model, t) for k, t in tensors.items()}
     note = (
         "the optimizer saved no parameter names: names follow the model's parameter order, "
         f"and every state shape agrees with it ({len(tensors)} parameters)"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from paramtui.analysis import cache as stats_cache
-from paramtui.analysis import engine
+from paramtui.analysis import engine, sources
 from paramtui.analysis.engine import StatsCancelled
 from paramtui.core import access
 from paramtui.core.dtypes import dtype_info
@@ -203,6 +203,16 @@ def _compute(
     should_cancel: Callable[[], bool] | None,
     release: bool,
 ) -> TensorStats:
+    if sources.is_composite(info):  # GGUF blocks, sharded DCP: read in pieces
+        try:
+            source = sources.chunk_source(info, chunk_for, release)
+        except sources.Unreadable as exc:
+            return unavailable(info.name, info.dtype, info.numel, str(exc))
+        found = run_chunks(
+            info.name, source.dtype, info.numel, source.chunks, bins, progress, should_cancel,
+            notes=source.notes,
+        )  # fmt: skip
+        return replace(found, dtype=info.dtype)
     readable, notes = _readable(info)
     reason = access.unviewable_reason(readable)
     if reason is not None:

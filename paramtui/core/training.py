@@ -97,7 +97,11 @@ def roots(index: CheckpointIndex) -> list[str]:
 
 
 def model_root(index: CheckpointIndex) -> str | None:
-    """The root holding the model's weights next to an optimizer, or None."""
+    """The root holding the model's weights next to an optimizer, or None. "" for a live
+    nn.Module: its parameters are at the top level ("fc.weight"), beside "optimizer." and
+    "grads." (core.live)."""
+    if index.live is not None:
+        return ""
     tops = set(roots(index))
     return next((r for r in MODEL_ROOTS if r in tops and _has_tensors(index, r)), None)
 

@@ -17,6 +17,8 @@ from paramtui.core.dtypes import dtype_info
 if TYPE_CHECKING:
     import torch
 
+    from paramtui.analysis.sources import RegionReader
+
 ALL = None  # a ':' entry of a SliceSpec
 
 
@@ -112,6 +114,8 @@ class Window:
 class ValueSource:
     """A slice of `tensor` (read-only), fetched one window at a time."""
 
+    note: str | None = None  # how the values were obtained, when not read as stored
+
     def __init__(self, tensor: torch.Tensor, dtype: str, spec: SliceSpec) -> None:
         self.tensor = tensor
         self.dtype = dtype
@@ -144,18 +148,24 @@ class ValueSource:
         key = (r0, r1, c0, c1)
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        if self.ndim == 2:
-            block = self._view[r0:r1, c0:c1]
-        elif self.ndim == 1:
-            block = self._view[r0:r1].unsqueeze(1)
-        else:
-            block = self._view.reshape(1, 1)
-        values = python_values(block, self.dtype)
+        values = python_values(self._block(r0, r1, c0, c1), self.dtype)
         self.rows_fetched += max(r1 - r0, 0)
         self.cells_fetched += max(r1 - r0, 0) * max(c1 - c0, 0)
         window = Window(r0, c0, values)
         self._last = (key, window)
         return window
+
+    def _block(self, r0: int, r1: int, c0: int, c1: int) -> torch.Tensor:
+        """Rows r0..r1-1 and columns c0..c1-1 as a 2-D tensor (one column when 1-D)."""
+        if self.ndim == 2:
+            return self._view[r0:r1, c0:c1]
+        if self.ndim == 1:
+            return self._view[r0:r1].unsqueeze(1)
+        return self._view.reshape(1, 1)
+
+    @property
+    def itemsize(self) -> int:
+        return self.tensor.element_size()
 
     def value(self, row: int, col: int) -> Any:
         return self.window(row, row + 1, col, col + 1).values[0][0]
@@ -193,13 +203,20 @@ def python_values(block: torch.Tensor, dtype: str) -> list[list[Any]]:
 UNALIGNED_LIMIT = 1 << 30  # bytes: an unaligned storage must be copied to be viewed
 
 
-def open_values(info: Any, edited: torch.Tensor | None) -> torch.Tensor:
-    """The tensor whose values the grid shows: the edited value, else a lazy view of the file.
-    Raises ValueError (with the reason for the user) when the bytes cannot be viewed."""
+def open_values(info: Any, edited: torch.Tensor | None) -> torch.Tensor | RegionReader:
+    """The tensor whose values the grid shows: the edited value, else a lazy view of the file,
+    or a reader of windows for tensors stored in pieces (GGUF blocks, sharded DCP). Raises
+    ValueError (with the reason for the user) when the bytes cannot be viewed."""
+    from paramtui.analysis import sources
     from paramtui.core import access
 
     if edited is not None:
         return edited
+    if sources.is_composite(info):
+        try:
+            return sources.region_reader(info)
+        except sources.Unreadable as exc:
+            raise ValueError(f"its values cannot be shown: {exc}") from None
     reason = access.unviewable_reason(info)
     if reason is not None:
         raise ValueError(f"its values cannot be shown: {reason}")

@@ -5,14 +5,17 @@ and non-tensor values ("bytes" entries). `storage_data` says where each chunk's 
 (relative file, offset, length). With the default FileSystemWriter a payload is a complete
 torch.save archive, whose storage record we map in place; with its safetensors serialization the
 chunks lie in a safetensors blob. Tensors saved as one chunk get a DataLocation like any other
-format. Tensors saved in several chunks (sharded training) get location None and layout
-"dcp-sharded": `chunk_infos` maps each chunk on its own, and `dcp_load.load_tensors` reads the
+format. Tensors saved in several chunks (sharded training) get location None, layout
+"dcp-sharded" and a storage id that names their folder and FQN: `saved_chunks` maps each chunk on
+its own (the parsed metadata is kept for the next tensor), and `dcp_load.load_tensors` reads the
 whole tensor with torch's own reader.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +28,10 @@ from paramtui.core.unpickle import DtypeRef
 
 METADATA_FILE = ".metadata"
 SHARDED = "dcp-sharded"
+SHARDED_ID = "dcp-sharded:"  # + JSON [folder, fqn]
+PARSED_KEPT = 4  # folders whose parsed metadata is kept
+
+StorageMap = dict[tuple[str, tuple[int, ...] | None], StorageInfo]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,19 @@ class DcpTensor:
     shape: tuple[int, ...]
     dtype: str
     chunks: list[Chunk]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedChunks:
+    """A sharded tensor's chunks as (offsets in the whole tensor, TensorInfo mapped in place);
+    `problems` says why a chunk has no location (then its bytes cannot be read in place)."""
+
+    parts: list[tuple[tuple[int, ...], TensorInfo]]
+    problems: list[str]
+
+
+_parsed_lock = threading.Lock()
+_parsed: dict[str, tuple[tuple[int, int, int], dict[str, Any], StorageMap]] = {}
 
 
 def is_dcp_dir(path: str) -> bool:
@@ -75,7 +95,7 @@ def open_dcp(folder: str) -> CheckpointIndex:
                 where = storage.get((name, tensor.chunks[0].offsets))
                 tensors[name] = _single(files, tensor, where, name)
             else:
-                tensors[name] = _sharded_info(tensor)
+                tensors[name] = _sharded_info(tensor, folder)
                 sharded += 1
         notes = files.notes + _sharded_note(sharded)
     used = sorted(
@@ -94,19 +114,66 @@ def open_dcp(folder: str) -> CheckpointIndex:
 
 def chunk_infos(folder: str, name: str) -> list[tuple[tuple[int, ...], TensorInfo]]:
     """Each saved chunk of tensor `name` as (offsets in the whole tensor, mapped TensorInfo)."""
-    meta = read_metadata(folder)
-    entry = _state_dict_metadata(folder, meta).get(name)
+    return _saved_chunks(folder, name).parts
+
+
+def saved_chunks(info: TensorInfo) -> SavedChunks:
+    """The saved chunks of a sharded tensor of an index that `open_dcp` made."""
+    origin = sharded_origin(info)
+    if origin is None:
+        raise UnusableInput(
+            f"tensor '{info.name}' does not name the DCP folder it was saved in, so its chunks "
+            "cannot be found. Open the checkpoint folder with paramtui.open_checkpoint."
+        )
+    return _saved_chunks(*origin)
+
+
+def sharded_origin(info: TensorInfo) -> tuple[str, str] | None:
+    """(folder, FQN) of a sharded DCP tensor, read back from its storage id; else None."""
+    if info.layout != SHARDED or not info.storage_id.startswith(SHARDED_ID):
+        return None
+    try:
+        folder, fqn = json.loads(info.storage_id.removeprefix(SHARDED_ID))
+    except ValueError:
+        return None
+    return (folder, fqn) if isinstance(folder, str) and isinstance(fqn, str) else None
+
+
+def _saved_chunks(folder: str, name: str) -> SavedChunks:
+    entries, storage = _parsed_metadata(folder)
+    entry = entries.get(name)
     tensor = _tensor(name, entry) if entry is not None else None
     if tensor is None:
         raise UnusableInput(f"'{name}' is not a tensor of the DCP checkpoint {folder}.")
-    storage = _storage_map(meta.get("storage_data"))
     out = []
     with ChunkFiles(folder) as files:
         for i, chunk in enumerate(tensor.chunks):
             part = DcpTensor(f"{name}[chunk {i}]", chunk.sizes, tensor.dtype, [chunk])
             where = storage.get((name, chunk.offsets))
             out.append((chunk.offsets, _single(files, part, where, name)))
-    return out
+        return SavedChunks(out, files.notes)
+
+
+def _parsed_metadata(folder: str) -> tuple[dict[str, Any], StorageMap]:
+    """The folder's entries and storage map, parsed once while `.metadata` stays the same."""
+    folder = os.path.abspath(folder)
+    try:
+        st = os.stat(os.path.join(folder, METADATA_FILE))
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        key = (-1, -1, -1)  # read_metadata below says what is wrong
+    with _parsed_lock:
+        found = _parsed.get(folder)
+    if found is not None and found[0] == key:
+        return found[1], found[2]
+    meta = read_metadata(folder)
+    entries = _state_dict_metadata(folder, meta)
+    storage = _storage_map(meta.get("storage_data"))
+    with _parsed_lock:
+        while len(_parsed) >= PARSED_KEPT:
+            _parsed.pop(next(iter(_parsed)))
+        _parsed[folder] = (key, entries, storage)
+    return entries, storage
 
 
 def tensor_specs(folder: str) -> dict[str, DcpTensor]:
@@ -125,9 +192,9 @@ def _state_dict_metadata(folder: str, meta: Record) -> dict[str, Any]:
     return {str(k): v for k, v in entries.items()}
 
 
-def _storage_map(data: Any) -> dict[tuple[str, tuple[int, ...] | None], StorageInfo]:
+def _storage_map(data: Any) -> StorageMap:
     """(fqn, chunk offsets or None) -> where the chunk's payload lies."""
-    found: dict[tuple[str, tuple[int, ...] | None], StorageInfo] = {}
+    found: StorageMap = {}
     if not isinstance(data, dict):
         return found
     for key, value in data.items():
@@ -189,7 +256,7 @@ def _single(
     )
 
 
-def _sharded_info(tensor: DcpTensor) -> TensorInfo:
+def _sharded_info(tensor: DcpTensor, folder: str) -> TensorInfo:
     return TensorInfo(
         name=tensor.name,
         shape=tensor.shape,
@@ -197,7 +264,7 @@ def _sharded_info(tensor: DcpTensor) -> TensorInfo:
         device=None,
         stride=contiguous(tensor.shape),
         storage_offset=0,
-        storage_id=f"dcp:{tensor.name}",
+        storage_id=SHARDED_ID + json.dumps([os.path.abspath(folder), tensor.name]),
         location=None,
         role=infer_role(tensor.name, tensor.dtype),
         layout=SHARDED,
@@ -208,8 +275,8 @@ def _sharded_note(count: int) -> list[str]:
     if not count:
         return []
     return [
-        f"{count} tensor(s) are saved in several chunks (sharded); their values are read with "
-        "torch's own DCP reader, one tensor at a time"
+        f"{count} tensor(s) are saved in several chunks (sharded); their statistics and values "
+        "are read chunk by chunk, each chunk in place from its .distcp file"
     ]
 
 

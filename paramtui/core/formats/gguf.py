@@ -3,15 +3,16 @@
 Key/value metadata becomes the index's file metadata. Tensors keep their GGML type: plain types map
 to torch dtypes and their bytes map in place like any tensor; block-quantized types ("gguf:Q4_K")
 get layout "gguf-quantized", their true byte size in `stored_nbytes` and a location over the raw
-blocks, and are read as numbers by `dequantize_chunks` a bounded number of rows at a time. GGUF
-lists dimensions innermost first; the index gives shapes in PyTorch order.
+blocks, and are read as float32 numbers by `dequantize_chunks` (a bounded number of rows at a
+time) or `dequantize_rows` (a window: only the blocks that hold it). GGUF lists dimensions
+innermost first; the index gives shapes in PyTorch order.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from paramtui.core.dtypes import GGUF_PREFIX
@@ -141,6 +142,25 @@ def _clip(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
+def dequantize_problem(info: TensorInfo) -> str | None:
+    """Why `info`'s blocks cannot be dequantized here (no `gguf` package, a type it cannot
+    decode), or None when they can. A truncated file is not a problem here: reading raises."""
+    import numpy as np
+
+    try:
+        gguf = _lib()
+    except UnusableInput as exc:
+        return str(exc)
+    qtype = _qtype(gguf, info)
+    if qtype is None or info.location is None:
+        return f"{info.dtype} is not a GGUF type paramtui can dequantize"
+    try:
+        gguf.quants.dequantize(np.zeros((1, gguf.GGML_QUANT_SIZES[qtype][1]), np.uint8), qtype)
+    except NotImplementedError:
+        return _cannot(qtype.name)
+    return None
+
+
 def dequantize_chunks(
     info: TensorInfo, rows_per_chunk: int | None = None
 ) -> Iterator[torch.Tensor]:
@@ -156,31 +176,66 @@ def dequantize_chunks(
     step = rows_per_chunk or max(1, CHUNK_ELEMENTS // max(row_len, 1))
     if rows == 0:
         return
-    assert info.location is not None
-    raw = np.memmap(
+    raw = _blocks(info, rows, row_bytes)
+    for start in range(0, rows, step):
+        block = np.ascontiguousarray(raw[start : start + step])
+        yield torch.from_numpy(_dequantize(gguf, block, qtype, info).reshape(-1))
+
+
+def dequantize_rows(info: TensorInfo, rows: Sequence[int], start: int, stop: int) -> torch.Tensor:
+    """float32 values of columns `start`..`stop`-1 of the given rows (row numbers of the tensor
+    seen as [numel // row length, row length]), shape [len(rows), stop - start]. Only the
+    blocks that hold those columns are read and dequantized."""
+    import numpy as np
+    import torch
+
+    gguf = _lib()
+    qtype, row_len, n_rows, row_bytes = _layout(gguf, info)
+    block, type_size = gguf.GGML_QUANT_SIZES[qtype]
+    if not 0 <= start <= stop <= row_len or any(not 0 <= r < n_rows for r in rows):
+        raise IndexError(f"rows {list(rows)[:4]}…, columns {start}..{stop} are out of range")
+    if not rows or start == stop:
+        return torch.zeros((len(rows), stop - start), dtype=torch.float32)
+    raw = _blocks(info, n_rows, row_bytes).reshape(n_rows, row_len // block, type_size)
+    first, last = start // block, -(-stop // block)
+    picked = np.ascontiguousarray(raw[np.asarray(rows, dtype=np.int64), first:last])
+    values = _dequantize(gguf, picked.reshape(len(rows), -1), qtype, info)
+    skip = start - first * block
+    wanted = values.reshape(len(rows), -1)[:, skip : skip + stop - start]
+    return torch.from_numpy(np.ascontiguousarray(wanted))
+
+
+def _blocks(info: TensorInfo, rows: int, row_bytes: int) -> Any:
+    """The tensor's raw blocks, [rows, row_bytes] uint8, mapped read-only from its file."""
+    import numpy as np
+
+    assert info.location is not None  # _layout checked it
+    return np.memmap(
         info.location.path,
         dtype=np.uint8,
         mode="r",
         offset=info.location.offset,
         shape=(rows, row_bytes),
     )
-    for start in range(0, rows, step):
-        block = np.ascontiguousarray(raw[start : start + step])
-        try:
-            values = gguf.quants.dequantize(block, qtype).astype(np.float32, copy=False)
-        except NotImplementedError:
-            raise UnusableInput(
-                f"tensor '{info.name}': this version of the gguf package cannot dequantize "
-                f"{qtype.name}; upgrade it with: pip install -U gguf"
-            ) from None
-        yield torch.from_numpy(values.reshape(-1))
+
+
+def _dequantize(gguf: Any, blocks: Any, qtype: Any, info: TensorInfo) -> Any:
+    try:
+        return gguf.quants.dequantize(blocks, qtype).astype("float32", copy=False)
+    except NotImplementedError:
+        raise UnusableInput(f"tensor '{info.name}': {_cannot(qtype.name)}") from None
+
+
+def _cannot(name: str) -> str:
+    return (
+        f"this version of the gguf package cannot dequantize {name}; "
+        "upgrade it with: pip install -U gguf"
+    )
 
 
 def _layout(gguf: Any, info: TensorInfo) -> tuple[Any, int, int, int]:
     """(GGML type, values per row, rows, bytes per row), checked against the file's size."""
-    name = info.dtype.removeprefix(GGUF_PREFIX)
-    name = next((k for k, v in _PLAIN.items() if v == name), name)
-    qtype = getattr(gguf.GGMLQuantizationType, name, None)
+    qtype = _qtype(gguf, info)
     if qtype is None or info.location is None:
         raise UnusableInput(f"tensor '{info.name}' is not a GGUF tensor paramtui can dequantize.")
     block, type_size = gguf.GGML_QUANT_SIZES[qtype]
@@ -188,7 +243,7 @@ def _layout(gguf: Any, info: TensorInfo) -> tuple[Any, int, int, int]:
     rows = info.numel // row_len if row_len else 0
     if row_len % block:
         raise UnusableInput(
-            f"tensor '{info.name}': rows of {row_len} values do not split into {name} blocks "
+            f"tensor '{info.name}': rows of {row_len} values do not split into {qtype.name} blocks "
             f"of {block}; the file is inconsistent."
         )
     row_bytes = row_len // block * type_size
@@ -199,3 +254,10 @@ def _layout(gguf: Any, info: TensorInfo) -> tuple[Any, int, int, int]:
             "shorter: the file is truncated. Download it again."
         )
     return qtype, row_len, rows, row_bytes
+
+
+def _qtype(gguf: Any, info: TensorInfo) -> Any:
+    """The GGML type of `info` ("gguf:Q4_K" or a plain dtype such as "float16"), or None."""
+    name = info.dtype.removeprefix(GGUF_PREFIX)
+    name = next((k for k, v in _PLAIN.items() if v == name), name)
+    return getattr(gguf.GGMLQuantizationType, name, None)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from paramtui.analysis.sources import is_composite
 from paramtui.core.access import unviewable_reason
 from paramtui.core.model import TensorInfo
 from paramtui.core.tree import ModuleNode
@@ -32,7 +33,7 @@ def applicable(node: ModuleNode | None, edited: bool) -> frozenset[str]:
     info = node.tensor
     if info is not None:
         found.add("histogram")
-        if edited or unviewable_reason(info) is None:
+        if edited or unviewable_reason(info) is None or is_composite(info):
             found.add("values")
     if not node.is_leaf:
         found.add("module_table")

@@ -19,6 +19,7 @@ from paramtui.core.model import TensorInfo
 from paramtui.tui import fmt
 from paramtui.tui.edit_marks import EDITED
 from paramtui.tui.messages import ValuesFailed, ValuesOpened
+from paramtui.tui.region_source import source_for
 from paramtui.tui.value_format import bits_text, exact_text, formatter
 from paramtui.tui.value_source import SliceSpec, ValueSource, open_values
 from paramtui.tui.widgets.prompt_input import PromptInput
@@ -110,7 +111,7 @@ class ValuesScreen(Screen[None]):
 
     def on_values_opened(self, message: ValuesOpened) -> None:
         spec = SliceSpec.default(self.info.shape)
-        self._show(ValueSource(message.tensor, self.info.dtype, spec))  # type: ignore[arg-type]
+        self._show(source_for(message.tensor, self.info.dtype, spec))
 
     def on_values_failed(self, message: ValuesFailed) -> None:
         self._status(Text(message.reason, style="italic"))
@@ -128,6 +129,8 @@ class ValuesScreen(Screen[None]):
         if self.edited is not None:
             text.append(f"  {EDITED} edited values", style="bold")
         source = self.source
+        if source is not None and source.note:
+            text.append(f"  {source.note}", style="italic")
         if source is not None and source.spec.fixed_dims:
             spec = source.spec
             text.append(f"  slice {spec.text()}")
@@ -215,5 +218,5 @@ def cell_status(source: ValueSource, row: int, col: int) -> Text:
         text.append(f"   exact {exact}", style="dim")
     bits = source.bits(row, col)
     if bits is not None:
-        text.append(f"   bits {bits_text(bits, source.tensor.element_size())}", style="dim")
+        text.append(f"   bits {bits_text(bits, source.itemsize)}", style="dim")
     return text
