@@ -177,3 +177,16 @@ def test_a_tensor_without_its_folder_is_explained() -> None:
     info = TensorInfo("w", (2, 2), "float32", None, (2, 1), 0, "dcp:w", None, layout="dcp-sharded")
     with pytest.raises(UnusableInput, match="does not name the DCP folder"):
         compute_stats(info)
+
+
+def test_scan_checks_sharded_and_quantized_tensors(sharded, gguf_file: Path) -> None:
+    from paramtui.analysis.scan import scan
+
+    folder, _ = sharded
+    found = scan(paramtui.open_checkpoint(folder))
+    assert not [n for n in found.notes if "could not be checked" in n]
+    nan = [f for f in found.findings if f.kind == "nan"]
+    assert [f.names for f in nan] == [("grid",)]
+    found = scan(paramtui.open_checkpoint(gguf_file))
+    assert not [n for n in found.notes if "could not be checked" in n]
+    assert [f.names for f in found.findings if f.kind == "nan"] == [("blk.0.nan.weight",)]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from paramtui.analysis import duplicates, rows
+from paramtui.analysis import duplicates, rows, sources
 from paramtui.analysis.dtype_mix import dtype_findings
 from paramtui.analysis.findings import (
     ERROR,
@@ -29,7 +29,7 @@ from paramtui.analysis.findings import (
 )
 from paramtui.analysis.layers import LayerTrend, layer_trends
 from paramtui.analysis.magnitude import magnitude_findings
-from paramtui.analysis.stats import compute_stats
+from paramtui.analysis.stats import TensorStats, compute_stats
 from paramtui.analysis.training_checks import training_findings, value_checks
 from paramtui.core import access
 from paramtui.core.errors import ParamtuiError
@@ -164,11 +164,14 @@ class _Run:
         for name in names:
             self.stats[name] = stats if name == info.name else _renamed(stats, name)
         reason = access.unviewable_reason(info)
-        if reason is not None:
+        pieced = sources.is_composite(info) and not _without_values(stats)
+        if reason is not None and not pieced:
             self.unreadable[info.name] = reason
             return None
         unit = Unit(names, info, stats)
         self.findings.extend(value_checks(unit))
+        if pieced:  # dequantized or sharded: statistics only, no row-by-row pass
+            return unit
         try:
             self.findings.extend(self._line_findings(unit))
         except ParamtuiError as exc:
@@ -253,3 +256,7 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
+
+
+def _without_values(stats: TensorStats) -> bool:
+    return any(note.startswith("no statistics:") for note in stats.notes)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["StatsCancelled", "TensorStats", "compute_stats", "tensor_stats", "unavailable"]
 
-ENGINE_VERSION = 2  # part of every cache key: bump when results change
+ENGINE_VERSION = 3  # part of every cache key: bump when results change
 CHUNK = 1 << 18  # elements per chunk of 4- and 8-byte dtypes (cache-sized); more for smaller
 RELEASE_EVERY = 8 << 20  # bytes: drop pages of a contiguous tensor as the scan passes them
 QUANTIZED_INTS = {"qint8": "int8", "quint8": "uint8", "qint32": "int32"}
