@@ -41,7 +41,7 @@ def cmd_edit(ns: argparse.Namespace) -> int:
     if not ns.dry_run:
         from paramtui.io.save import save
 
-        report = save(session, ns.output, progress=say, **_save_options(ns))
+        report = save(session, ns.output, format=ns.format, progress=say, **_save_options(ns))
     _print_edit(ns, session, records, report)
     return 0
 
@@ -49,8 +49,10 @@ def cmd_edit(ns: argparse.Namespace) -> int:
 def cmd_convert(ns: argparse.Namespace) -> int:
     say = _progress(ns)
     out = ns.output
-    sharded = bool(ns.shard_size) or out.endswith(("/", os.sep)) or os.path.isdir(out)
     fmt = {"bin": "torch"}.get(ns.format, ns.format)
+    _refuse_with_dcp(ns, fmt)
+    folder = out.endswith(("/", os.sep)) or os.path.isdir(out)
+    sharded = fmt != "dcp" and (bool(ns.shard_size) or folder)
     if not sharded:
         _check_output(ns)
     session = _open_session(ns.input, say)
@@ -98,6 +100,22 @@ def _strip_plan(ns: argparse.Namespace, index: Any, say: Callable[[str], None]) 
     return plan
 
 
+def _refuse_with_dcp(ns: argparse.Namespace, fmt: str | None) -> None:
+    from paramtui.cli import UsageError
+
+    if fmt != "dcp":
+        return
+    for flag, given in (
+        ("--shard-size", ns.shard_size),
+        ("--strip-prefix", getattr(ns, "strip_prefix", None)),
+    ):
+        if given is not None:
+            raise UsageError(
+                f"{flag} does not apply to --format dcp: a DCP folder is written as one "
+                "torch.distributed.checkpoint save. Convert in two steps (to .pth first)."
+            )
+
+
 class _SaveOptions(TypedDict):
     overwrite: bool
     allow_untie: bool
@@ -120,6 +138,11 @@ def _open_session(path: str, say: Callable[[str], None]) -> Any:
 def _check_output(ns: argparse.Namespace) -> None:
     """Refuse an existing OUT before any work (save() checks again when it writes)."""
     out = ns.output
+    if out is not None and getattr(ns, "format", None) == "dcp" and not getattr(ns, "dry_run", 0):
+        from paramtui.io.atomic import check_folder_destination
+
+        check_folder_destination(out, overwrite=ns.force)  # an empty folder is fine
+        return
     if out is None or not os.path.exists(out) or ns.force:
         return
     if getattr(ns, "dry_run", False):

@@ -23,20 +23,39 @@ PRUNE_MODIFIERS = {
     "--global": "scope",
 }
 
-EDIT_EPILOG = """PATTERN: an exact tensor name, a module path (every tensor under it), or a glob
+DCP_HELP = """DCP (torch.distributed.checkpoint folders, .metadata + *.distcp):
+  from a DCP folder: OUT .pth gets the nested state dict dcp.save was given (sharded
+  tensors assembled, non-tensor entries loaded with weights-only rules); .safetensors
+  the tensors (with --tensors-only when the folder holds other entries).
+  to a DCP folder (--format dcp): written by torch's own dcp.save in this process (no
+  process group), loadable with dcp.load; non-tensor entries of a DCP source are
+  copied byte for byte; requires_grad flags go to paramtui.requires_grad.json in it.
+  OUT must be a new or empty folder, or (with --force) a DCP folder, which is replaced
+  only once the new one is complete and verified."""
+
+EDIT_EPILOG = (
+    """PATTERN: an exact tensor name, a module path (every tensor under it), or a glob
 over full names ('model.blocks.*.mlp.*'); `paramtui ls IN` lists the names.
 Edits apply in the order given. Prune options belong to the --prune they follow
 (before any --prune they apply to all). Freezing records requires_grad=False in OUT
 (the state_dict still loads with strict=True; paramtui.apply_freeze(model, OUT)
-applies it). OUT's extension picks the format: .pth/.pt/.bin/.ckpt or .safetensors.
+applies it). OUT's extension picks the format: .pth/.pt/.bin/.ckpt or .safetensors;
+--format dcp writes a torch.distributed.checkpoint folder at OUT instead (see DCP below).
 
 examples:
   paramtui edit ckpt.pth out.pth --freeze model.blocks.0 --zero model.lm_head.weight
   paramtui edit ckpt.pth out.pth --prune 'model.blocks.*' --amount 0.3 --global
   paramtui edit ckpt.pth out.pth --prune model.fc.weight --amount 0.5 --structured 0
-  paramtui edit ckpt.pth --prune model --threshold 1e-3 --dry-run"""
+  paramtui edit ckpt.pth --prune model --threshold 1e-3 --dry-run
+  paramtui edit dcp_ckpt/ out.pth --zero model.head.bias     (DCP folder -> one .pth)
+  paramtui edit dcp_ckpt/ dcp_out --format dcp --freeze model.embed
 
-CONVERT_EPILOG = """OUT's extension picks the format (.safetensors, or .pth/.pt/.bin/.ckpt).
+"""
+    + DCP_HELP
+)
+
+CONVERT_EPILOG = (
+    """OUT's extension picks the format (.safetensors, or .pth/.pt/.bin/.ckpt).
 A folder (OUT ending in '/', an existing folder, or --shard-size) gets a sharded
 Hugging Face layout: model-0000N-of-0000M.safetensors + model.safetensors.index.json, or with
 --format bin pytorch_model-0000N-of-0000M.bin + pytorch_model.bin.index.json.
@@ -49,12 +68,18 @@ examples:
   paramtui convert train.pth weights.safetensors --tensors-only --untie
   paramtui convert model.safetensors hf-folder/ --shard-size 2GB
   paramtui convert ddp.pth plain.pth --strip-prefix        (module.x -> x)
+  paramtui convert dcp_ckpt/ model.pth                       (DCP folder -> one .pth)
+  paramtui convert model.pth dcp_ckpt --format dcp           (any checkpoint -> DCP)
 
 --strip-prefix [PREFIX] renames the state dict's keys (the model part of a training
 checkpoint): the wrapper prefix every key shares ('module.' of DataParallel/DDP,
 '_orig_mod.' of torch.compile, 'model.module.') is detected, or give it. Names stay
 unique, tied weights stay tied; a .pth output is rebuilt from a weights-only load
-(a file that needs code to load is refused) and verified."""
+(a file that needs code to load is refused) and verified.
+
+"""
+    + DCP_HELP
+)
 
 
 class _Step(argparse.Action):
@@ -87,10 +112,18 @@ def add_parsers(commands: Any) -> None:
     )
     edit.add_argument("input", metavar="IN", help="checkpoint file or model folder")
     edit.add_argument(
-        "output", metavar="OUT", nargs="?", help="file to write (optional with --dry-run)"
+        "output",
+        metavar="OUT",
+        nargs="?",
+        help="file to write, or folder with --format dcp (optional with --dry-run)",
     )
     _add_edit_options(edit)
     _add_save_options(edit)
+    edit.add_argument(
+        "--format",
+        choices=("torch", "safetensors", "dcp"),
+        help="output format (default: from OUT's extension); dcp: a DCP folder at OUT",
+    )
     edit.add_argument(
         "--dry-run", action="store_true", help="show what would change; write nothing"
     )
@@ -105,7 +138,7 @@ def add_parsers(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     convert.add_argument("input", metavar="IN", help="checkpoint file or model folder")
-    convert.add_argument("output", metavar="OUT", help="file, or folder for shards")
+    convert.add_argument("output", metavar="OUT", help="file, or folder for shards or --format dcp")
     _add_save_options(convert)
     convert.add_argument(
         "--shard-size",
@@ -114,8 +147,9 @@ def add_parsers(commands: Any) -> None:
     )
     convert.add_argument(
         "--format",
-        choices=("safetensors", "torch", "bin"),
-        help="output format (default: from OUT's extension; shards: safetensors)",
+        choices=("safetensors", "torch", "bin", "dcp"),
+        help="output format (default: from OUT's extension; shards: safetensors); "
+        "dcp: a DCP folder at OUT",
     )
     from paramtui.cli_prefix import add_strip_prefix
 

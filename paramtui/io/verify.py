@@ -9,11 +9,14 @@ and memory stays flat; other outputs tensor by tensor, releasing pages as it goe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
+from paramtui.core import intents
 from paramtui.core.formats.zipdir import read_records
 from paramtui.core.open import open_checkpoint
+from paramtui.io.dcp_source import read_intents
 
 if TYPE_CHECKING:
     import torch
@@ -28,8 +31,11 @@ BLOCK_ELEMS = 4 << 20
 def verify(
     session: EditSession, dest: str, *, check_devices: bool, rewritten_from: str | None = None
 ) -> tuple[int, list[str]]:
-    """(tensors checked, problems)."""
+    """(tensors checked, problems). `dest` is a file, or a DCP folder (its requires_grad
+    intents are read from paramtui's file beside `.metadata`)."""
     out = open_checkpoint(dest)
+    if os.path.isdir(dest):
+        intents.apply(out, read_intents(dest))
     names = session.names()
     problems = _check_metadata(session, out.tensors, names, check_devices)
     if rewritten_from is not None:
