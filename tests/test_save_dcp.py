@@ -24,7 +24,7 @@ from torch.distributed.checkpoint.planner import TensorWriteData, WriteItem, Wri
 import paramtui
 from checkpoints import training_checkpoint
 from paramtui.core.errors import SaveRefused
-from paramtui.edits.ops import Freeze, Zero
+from paramtui.edits.ops import Freeze, Prune, Zero
 from paramtui.edits.session import EditSession
 from paramtui.io import dcp_source
 from paramtui.io.save import default_save_path, save
@@ -155,6 +155,31 @@ def test_sharded_dcp_to_safetensors_assembles_every_tensor(sharded: Path, tmp_pa
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("dest", ["out.pth", "out.safetensors", "out-dcp"])
+def test_edits_of_sharded_tensors_are_saved(sharded: Path, tmp_path: Path, dest: str) -> None:
+    session = EditSession(paramtui.open_checkpoint(sharded))
+    session.apply(Zero("model.fc.weight"))
+    session.apply(Prune("model.embed.weight", threshold=0.5))
+    pruned = session.tensor("model.embed.weight")
+    want = source_state()["model"]
+    kept = want["embed.weight"].abs() >= 0.5
+    assert torch.equal(pruned, torch.where(kept, want["embed.weight"], 0.0))
+    out = tmp_path / dest
+    if dest.endswith(".safetensors"):
+        save(session, str(out), tensors_only=True)
+        got = {k.removeprefix("model."): v for k, v in load_file(out).items()}
+    elif dest.endswith(".pth"):
+        save(session, str(out))
+        got = torch.load(out, weights_only=True)["model"]
+    else:
+        save(session, str(out), format="dcp")
+        got = dcp_load(template(), out)["model"]
+    assert torch.equal(got["fc.weight"], torch.zeros(3, 4))
+    assert torch.equal(got["embed.weight"], pruned)
+    for name in ("fc.bias", "half"):  # untouched
+        assert torch.equal(got[name].view(torch.uint8), want[name].view(torch.uint8)), name
+
+
 def test_default_save_path_of_a_dcp_folder_keeps_its_entries(plain: Path) -> None:
     assert default_save_path(str(plain)) == f"{plain}.edited.pth"
 
@@ -192,6 +217,7 @@ def test_dcp_to_new_dcp_folder_loads_with_dcp_load(
     reopened = paramtui.open_checkpoint(out)
     assert all(info.layout == "strided" for info in reopened)  # one process: whole tensors
     assert dcp_source.read_intents(str(out)) == {"model.half": False}
+    assert reopened.tensor("model.half").requires_grad is False  # shown when opened again
     src, dst = dcp_source.payloads(str(folder)), dcp_source.payloads(str(out))
     assert {k: p.read() for k, p in src.items()} == {k: p.read() for k, p in dst.items()}
     assert leftovers(tmp_path) == [] and sorted(os.listdir(folder)) == [

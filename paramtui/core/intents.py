@@ -2,18 +2,22 @@
 
 torch zip: an extra record `<archive>/paramtui/requires_grad.json` (torch.load ignores records it
 does not ask for, so the state_dict still loads with strict=True). safetensors: the
-`__metadata__` key `paramtui.requires_grad`. Both hold {"version": 1, "requires_grad": {...}}.
+`__metadata__` key `paramtui.requires_grad`. DCP folder: a file `paramtui.requires_grad.json`
+beside `.metadata`. All hold {"version": 1, "requires_grad": {...}}.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from dataclasses import replace
 
 from paramtui.core.model import CheckpointIndex
 
 ZIP_RECORD = "paramtui/requires_grad.json"
 METADATA_KEY = "paramtui.requires_grad"
+DCP_FILE = "paramtui.requires_grad.json"
 
 
 def encode(intents: dict[str, bool]) -> str:
@@ -30,6 +34,13 @@ def decode(text: str | bytes) -> dict[str, bool]:
     if not isinstance(values, dict):
         return {}
     return {str(k): bool(v) for k, v in values.items() if isinstance(v, bool)}
+
+
+def read_dcp(folder: str) -> dict[str, bool]:
+    """The intents recorded in a DCP folder ({} when none)."""
+    with contextlib.suppress(OSError), open(os.path.join(folder, DCP_FILE), "rb") as f:
+        return decode(f.read())
+    return {}
 
 
 def apply(index: CheckpointIndex, intents: dict[str, bool]) -> None:

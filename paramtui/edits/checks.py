@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from paramtui.core.access import unviewable_reason
 from paramtui.core.dtypes import dtype_info
+from paramtui.core.formats.dcp import SHARDED
 from paramtui.core.model import BUFFER, GRADIENT, OPTIMIZER_STATE, TensorInfo
 from paramtui.edits.ops import Freeze, Op, Prune, Unfreeze, Zero
 from paramtui.edits.storage import has_overlap
@@ -107,6 +108,8 @@ def _dtype_refusal(info: TensorInfo, complex_ok: bool) -> str | None:
 
 
 def bytes_refusal(info: TensorInfo) -> str | None:
+    if info.layout == SHARDED:  # assembled from its saved chunks when edited
+        return None
     reason = unviewable_reason(info)
     return None if reason is None else f"its bytes cannot be edited: {reason}"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
-from paramtui.core import access
 from paramtui.core.errors import TensorNotFound
 from paramtui.core.model import CheckpointIndex, TensorInfo
 from paramtui.edits import storage
@@ -147,7 +146,7 @@ class EditSession:
         copy = self._copies.get(info.storage_id)
         if copy is not None:
             return storage.typed_view(copy, info)
-        return access.open_tensor(info)
+        return storage.source_tensor(info)
 
     def is_edited(self, name: str) -> bool:
         return self.info(name).storage_id in self._copies

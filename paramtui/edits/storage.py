@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from paramtui.core import access, live
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.errors import UnusableInput
+from paramtui.core.formats.dcp import SHARDED
 from paramtui.core.model import TensorInfo
 from paramtui.edits.ops import EditRefused
 
@@ -35,6 +36,8 @@ def read_storage(info: TensorInfo) -> torch.Tensor:
     live_storage = live.storage_of(info)
     if live_storage is not None:
         return live_storage.clone()  # a live model's storage, copied on its own device
+    if info.layout == SHARDED:
+        return _assembled(info)
     if loc is None:
         raise EditRefused(f"tensor '{info.name}' cannot be edited: its bytes cannot be located.")
     out = torch.empty(loc.nbytes, dtype=torch.uint8)
@@ -49,6 +52,26 @@ def read_storage(info: TensorInfo) -> torch.Tensor:
     del src
     access.release_bytes(loc.path, loc.offset, loc.nbytes)
     return out
+
+
+def source_tensor(info: TensorInfo) -> torch.Tensor:
+    """The unedited value: the read-only mapped view, or for a sharded DCP tensor its chunks
+    assembled into a new tensor."""
+    if info.layout == SHARDED:
+        return typed_view(_assembled(info), info)
+    return access.open_tensor(info)
+
+
+def _assembled(info: TensorInfo) -> torch.Tensor:
+    """The bytes of a sharded DCP tensor, its saved chunks copied into one contiguous tensor
+    (its TensorInfo describes exactly that: contiguous strides, offset 0)."""
+    from paramtui.analysis import sources
+
+    try:
+        whole = sources.region_reader(info).read([(0, size) for size in info.shape])
+    except sources.Unreadable as exc:
+        raise EditRefused(f"tensor '{info.name}' cannot be edited: {exc}") from None
+    return to_bytes(whole.contiguous()).clone()
 
 
 def typed_view(copy: torch.Tensor, info: TensorInfo) -> torch.Tensor:

@@ -18,7 +18,6 @@ beside `.metadata` (DCP's own reader ignores files it was not asked for).
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
@@ -42,7 +41,7 @@ if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
 
 FORMAT = "torch distributed checkpoint"  # CheckpointIndex.format of a DCP folder
-INTENTS_FILE = "paramtui.requires_grad.json"
+INTENTS_FILE = intents.DCP_FILE
 KeyPath = tuple[str | int, ...]
 
 
@@ -272,9 +271,7 @@ def write_intents(folder: str, wanted: dict[str, bool]) -> None:
 
 def read_intents(folder: str) -> dict[str, bool]:
     """The intents recorded in a DCP folder by `write_intents` ({} when none)."""
-    with contextlib.suppress(OSError), open(os.path.join(folder, INTENTS_FILE), "rb") as f:
-        return intents.decode(f.read())
-    return {}
+    return intents.read_dcp(folder)
 
 
 def recorded_intents(session: Any) -> dict[str, bool]:

@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from paramtui.core import intents
 from paramtui.core.errors import UnusableInput
 from paramtui.core.formats.dcp_files import ChunkFiles, StorageInfo, contiguous
 from paramtui.core.formats.dcp_metadata import Record, is_record, load_records
@@ -101,7 +102,7 @@ def open_dcp(folder: str) -> CheckpointIndex:
     used = sorted(
         {os.path.normpath(os.path.join(folder, s.relative_path)) for s in storage.values()}
     )
-    return CheckpointIndex(
+    index = CheckpointIndex(
         path=folder,
         format="torch distributed checkpoint",
         tensors=tensors,
@@ -110,6 +111,8 @@ def open_dcp(folder: str) -> CheckpointIndex:
         files=used,
         notes=notes,
     )
+    intents.apply(index, intents.read_dcp(folder))
+    return index
 
 
 def chunk_infos(folder: str, name: str) -> list[tuple[tuple[int, ...], TensorInfo]]:
