@@ -4,6 +4,7 @@ new DCP folder, and any checkpoint to DCP. torch's own dcp.load / torch.load are
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 import torch
 import torch.distributed.checkpoint as dcp
 from safetensors.torch import load_file
+from textual.widgets import Checkbox
 from torch.distributed.checkpoint.metadata import (
     ChunkStorageMetadata,
     MetadataIndex,
@@ -28,6 +30,9 @@ from paramtui.edits.ops import Freeze, Prune, Zero
 from paramtui.edits.session import EditSession
 from paramtui.io import dcp_source
 from paramtui.io.save import default_save_path, save
+from paramtui.tui.app import ParamtuiApp
+from paramtui.tui.screens.save_as import SaveAsScreen
+from tui_helpers import SIZE, wait_for
 
 
 class Rows(torch.Tensor):
@@ -353,3 +358,27 @@ def test_cli_edit_and_convert_to_and_from_dcp(sharded: Path, tmp_path: Path) -> 
     assert proc.returncode == 2 and "--shard-size does not apply to --format dcp" in proc.stderr
     assert "--format dcp" in run("edit", "--help").stdout
     assert "dcp.load" in run("convert", "--help").stdout
+
+
+def test_tui_save_as_writes_a_dcp_folder(sharded: Path) -> None:
+    async def drive() -> str:
+        app = ParamtuiApp(paramtui.open_checkpoint(sharded))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.screen.query("#tree"))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SaveAsScreen))
+            dialog = app.screen
+            assert isinstance(dialog, SaveAsScreen)
+            assert dialog.destination().endswith(".edited.pth")
+            dialog.query_one("#save-dcp", Checkbox).value = True
+            await pilot.pause()
+            assert dialog.destination() == f"{sharded}.edited"  # a folder name now
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: dialog.report is not None, timeout=60)
+            assert dialog.report is not None and dialog.report.format == "dcp"
+            return dialog.destination()
+
+    out = asyncio.run(drive())
+    got = dcp_load(template(), out)
+    for name, value in source_state()["model"].items():
+        assert torch.equal(got["model"][name], value), name

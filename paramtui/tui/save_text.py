@@ -14,7 +14,7 @@ from paramtui.tui import fmt
 if TYPE_CHECKING:
     from paramtui.io.save import SaveReport
 
-FORMAT_NAMES = {"torch": "torch zip", "safetensors": "safetensors"}
+FORMAT_NAMES = {"torch": "torch zip", "safetensors": "safetensors", "dcp": "DCP folder"}
 
 
 def same_file(a: str, b: str) -> bool:
@@ -25,8 +25,9 @@ def same_file(a: str, b: str) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def format_hint(text: str, source: str) -> Text:
-    """'→ torch zip' / '→ safetensors', or what is wrong with the path, and an overwrite note."""
+def format_hint(text: str, source: str, dcp: bool = False) -> Text:
+    """'→ torch zip' / '→ safetensors' / '→ DCP folder' (when `dcp` is ticked), or what is wrong
+    with the path, and an overwrite note."""
     from paramtui.core.errors import SaveRefused
     from paramtui.io.save import output_format
 
@@ -34,7 +35,7 @@ def format_hint(text: str, source: str) -> Text:
     if not path:
         return Text("type a file name", style="italic")
     try:
-        kind = output_format(path)
+        kind = "dcp" if dcp else output_format(path)
     except SaveRefused:
         return Text("end the name with .pth .pt .bin .ckpt or .safetensors", style="bold")
     hint = Text(f"→ {FORMAT_NAMES[kind]}")

@@ -1,4 +1,5 @@
-"""`s`: save an edited copy. The path decides the format; existing files need a confirmation.
+"""`s`: save an edited copy. The path decides the format (a ticked box asks for a DCP folder);
+existing files and folders need a confirmation.
 
 The save runs in a thread worker (paramtui.io.save: atomic, verified) and reports its phases;
 the dialog then shows the SaveReport. When the saver refuses (safetensors cannot hold shared
@@ -23,6 +24,8 @@ from paramtui.tui.messages import SaveFinished, SaveProgressed
 from paramtui.tui.save_text import format_hint, report_text, same_file
 from paramtui.tui.screens.confirm import confirm
 from paramtui.tui.widgets.toggles import LegibleCheckbox
+
+FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
 
 if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
@@ -49,7 +52,11 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
         with Vertical(id="save-box", classes="dialog"):
             yield Static(Text("Save an edited copy", style="bold"), classes="dialog-title")
             yield Static(
-                Text(".pth .pt .bin .ckpt → torch zip · .safetensors → safetensors", style="dim")
+                Text(
+                    ".pth .pt .bin .ckpt → torch zip · .safetensors → safetensors"
+                    " · a folder, with the DCP box ticked → torch.distributed.checkpoint",
+                    style="dim",
+                )
             )
             yield Input(
                 default_save_path(self.source), id="save-path", compact=True, select_on_focus=False
@@ -61,6 +68,7 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
             yield LegibleCheckbox(
                 "drop non-tensor entries (--tensors-only)", id="save-tensors-only", compact=True
             )
+            yield LegibleCheckbox("write a DCP folder (--format dcp)", id="save-dcp", compact=True)
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="save-bar")
             yield Static(id="save-status")
             with Horizontal(classes="dialog-buttons"):
@@ -76,11 +84,20 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
         self._show_format(path.value)
 
     @on(Input.Changed, "#save-path")
-    def _path_changed(self, event: Input.Changed) -> None:
-        self._show_format(event.value)
+    def _path_changed(self) -> None:
+        self._show_format(self.query_one("#save-path", Input).value)
+
+    @on(Checkbox.Changed, "#save-dcp")
+    def _dcp_toggled(self, event: Checkbox.Changed) -> None:
+        path = self.query_one("#save-path", Input)
+        stem, suffix = os.path.splitext(path.value)
+        if event.value and suffix in FILE_SUFFIXES:  # a folder name, not a file name
+            path.value = stem
+        self._show_format(path.value)
 
     def _show_format(self, text: str) -> None:
-        self.query_one("#save-format", Static).update(format_hint(text, self.source))
+        dcp = self.query_one("#save-dcp", Checkbox).value
+        self.query_one("#save-format", Static).update(format_hint(text, self.source, dcp))
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -99,7 +116,13 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
             return
         dest = self.destination()
         if os.path.exists(dest) or same_file(dest, self.source):
-            what = "the open checkpoint itself" if same_file(dest, self.source) else "a file"
+            what = (
+                "the open checkpoint itself"
+                if same_file(dest, self.source)
+                else "a folder"
+                if os.path.isdir(dest)
+                else "a file"
+            )
             body = (
                 f"{dest} is {what}. Replace it? It is replaced only once the new file is "
                 "complete and fsync'd; the old file stays intact until then."
@@ -123,10 +146,13 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
         self._status(Text("saving… (the destination appears only once complete)", style="italic"))
         untie = self.query_one("#save-untie", Checkbox).value
         tensors_only = self.query_one("#save-tensors-only", Checkbox).value
-        self.run_save(dest, overwrite, untie, tensors_only)
+        kind = "dcp" if self.query_one("#save-dcp", Checkbox).value else None
+        self.run_save(dest, overwrite, untie, tensors_only, kind)
 
     @work(thread=True, exclusive=True, group="save", exit_on_error=False)
-    def run_save(self, dest: str, overwrite: bool, untie: bool, tensors_only: bool) -> None:
+    def run_save(
+        self, dest: str, overwrite: bool, untie: bool, tensors_only: bool, kind: str | None
+    ) -> None:
         from paramtui.io.save import save
 
         def progress(phase: str) -> None:
@@ -139,6 +165,7 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
                 overwrite=overwrite,
                 allow_untie=untie,
                 tensors_only=tensors_only,
+                format=kind,
                 progress=progress,
             )
         except SaveRefused as exc:
