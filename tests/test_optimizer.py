@@ -70,14 +70,31 @@ def test_frozen_and_unstepped_parameters_are_flagged(tmp_path: Path) -> None:
     assert omap.param(entries["head.weight"].state["exp_avg"]) is entries["head.weight"]
 
 
-def test_without_param_names_frozen_parameters_make_the_order_ambiguous(tmp_path: Path) -> None:
+def test_without_param_names_frozen_parameters_are_placed_by_state_shapes(
+    tmp_path: Path,
+) -> None:
     omap = map_optimizer(adam_checkpoint(tmp_path, lambda m: trainable(m, named=False)))
+    assert omap is not None and omap.mapped and omap.method == "order"
+    want = [n for n, p in net().named_parameters() if p.requires_grad]
+    assert [p.name for p in omap.params if p.key is not None] == want
+    assert list(omap.not_in_optimizer) == stem_names()
+    assert any("2 of the model's parameters are in no param group" in n for n in omap.notes)
+
+
+def test_without_param_names_a_frozen_twin_makes_the_order_ambiguous(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))
+    model[0].requires_grad_(False)  # which of the two equal layers is in the optimizer?
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.01)
+    model(torch.randn(4, 8)).sum().backward()
+    opt.step()
+    omap = map_optimizer(
+        save(tmp_path, {"model": model.state_dict(), "optimizer": opt.state_dict()})
+    )
     assert omap is not None and not omap.mapped and omap.method == "none"
-    assert omap.ambiguous is not None and "holds 11 parameters" in omap.ambiguous
-    assert "'model' has 13 parameter tensors" in omap.ambiguous
+    assert omap.ambiguous is not None and "holds 2 parameters" in omap.ambiguous
+    assert "fit more than one choice" in omap.ambiguous
     assert all(p.name is None and p.tensor is None for p in omap.params)
-    assert omap.not_in_optimizer == ()
-    assert len(omap.params) == 11 and omap.params[3].state  # state still listed by index
+    assert len(omap.params) == 2 and omap.params[0].state  # state still listed by index
 
 
 def test_without_param_names_all_parameters_in_model_order_map_by_order(tmp_path: Path) -> None:
@@ -98,7 +115,7 @@ def test_groups_out_of_model_order_are_caught_by_shapes(tmp_path: Path) -> None:
     assert "optimizer.state.2.exp_avg" in omap.ambiguous
 
 
-def test_a_float_buffer_that_looks_like_a_parameter_makes_the_order_ambiguous(
+def test_a_float_buffer_that_looks_like_a_parameter_is_left_out_by_shapes(
     tmp_path: Path,
 ) -> None:
     model = net(freeze_stem=False, float_buffer=True)
@@ -106,8 +123,11 @@ def test_a_float_buffer_that_looks_like_a_parameter_makes_the_order_ambiguous(
     train(model, opt)
     index = save(tmp_path, {"state_dict": model.state_dict(), "optimizer": opt.state_dict()})
     omap = map_optimizer(index)
-    assert omap is not None and not omap.mapped and omap.model == "state_dict"
-    assert omap.ambiguous is not None and "buffers that look like parameters" in omap.ambiguous
+    assert omap is not None and omap.mapped and omap.model == "state_dict"
+    assert [p.name for p in omap.params if p.key is not None] == [
+        n for n, _ in model.named_parameters()
+    ]
+    assert omap.not_in_optimizer == ("state_dict.scale",)
 
 
 @pytest.mark.parametrize("named", [True, False])
@@ -214,3 +234,17 @@ def test_map_to_dict_is_json_safe(tmp_path: Path) -> None:
     data = json.loads(json.dumps(omap.to_dict()))
     assert data["method"] == "param_names" and data["groups"][0]["hyper"]["betas"] == [0.9, 0.999]
     assert data["not_in_optimizer"] == stem_names()
+
+
+def test_embedding_finds_the_only_placement_or_none() -> None:
+    from paramtui.analysis.optimizer_match import embedding
+
+    a, b, c = (2, 3), (4,), (5, 5)
+    assert embedding([a, c], [a, b, c]) == [0, 2]
+    assert embedding([b], [a, b, c]) == [1]
+    assert embedding([a], [a, a]) is None  # two choices
+    assert embedding([c, a], [a, b, c]) is None  # no choice keeps the order
+    assert embedding([None, c], [a, b, c]) is None  # the unknown one could be a or b
+    assert embedding([a, None, c], [a, b, c]) == [0, 1, 2]
+    assert embedding([a, b, c, c], [a, b, c]) is None  # more wanted than there are
+    assert embedding([], [a, b]) == []

@@ -184,15 +184,17 @@ def test_lightning_checkpoint(tmp_path: Path) -> None:
 
 
 def test_ambiguous_mapping_is_one_note(tmp_path: Path) -> None:
-    model = net()  # frozen stem left out of an optimizer built from bare parameters
+    model = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))
+    model[0].requires_grad_(False)  # left out of an optimizer built from bare parameters
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.01)
-    train(model, opt)
+    model(torch.randn(4, 8)).sum().backward()
+    opt.step()
     found = training_findings(save(tmp_path, {"model": model.state_dict(),
                                               "optimizer": opt.state_dict()}))  # fmt: skip
     [note] = found
     assert note.kind == "optimizer_unmapped" and note.severity == INFO
     assert "no per-parameter check was possible" in note.message
-    assert "13 parameter tensors" in note.message  # the mapper's reason is passed on
+    assert "4 parameter tensors" in note.message  # the mapper's reason is passed on
 
 
 def test_optimizer_without_state_is_one_note(tmp_path: Path) -> None:

@@ -136,11 +136,17 @@ def _by_order(index: CheckpointIndex, raw: RawOptimizer, model: str | None) -> M
         return Match("none", reason + _ADVICE)
     assert model is not None
     names = {k: relative(model, t) for k, t in tensors.items()}
-    note = (
+    notes = [
         "the optimizer saved no parameter names: names follow the model's parameter order, "
         f"and every state shape agrees with it ({len(tensors)} parameters)"
-    )
-    return Match("order", None, names=names, tensors=tensors, notes=[note])
+    ]
+    left_out = len(parameter_tensors(index, model)) - len(tensors)
+    if left_out:
+        notes.append(
+            f"{left_out} of the model's parameters are in no param group (frozen?); they were "
+            "placed by the only choice where every state shape agrees"
+        )
+    return Match("order", None, names=names, tensors=tensors, notes=notes)
 
 
 _ADVICE = (
@@ -159,13 +165,60 @@ def _order_tensors(
     keys = [k for g in raw.groups for k in g.params or ()]
     params = parameter_tensors(index, model)
     if len(keys) != len(params):
+        shapes = [_state_shape(index, raw, k) for k in keys]
+        chosen = embedding(shapes, [p.shape for p in params])
+        if chosen is not None:  # frozen parameters left out: only one placement fits
+            return None, {k: params[j].name for k, j in zip(keys, chosen, strict=True)}
         return (
             f"the optimizer holds {len(keys)} parameters but '{model}' has {len(params)} "
-            "parameter tensors (frozen parameters left out of the optimizer, or buffers that "
-            "look like parameters, make the order unreliable)",
+            "parameter tensors, and their state shapes fit more than one choice of which "
+            "ones it holds (frozen parameters left out of the optimizer, or buffers that look "
+            "like parameters, make the order unreliable)",
             {},
         )
     return None, {k: p.name for k, p in zip(keys, params, strict=True)}
+
+
+Shape = tuple[int, ...]
+EMBED_BUDGET = 5_000_000  # table cells; beyond this the order is left ambiguous
+
+
+def embedding(wanted: list[Shape | None], shapes: list[Shape]) -> list[int] | None:
+    """The one way to place `wanted` (None: any shape) in order onto a subsequence of
+    `shapes` with equal shapes, as positions; None when there is no way or more than one.
+
+    ways[i][s] counts (capped at 2) the placements of wanted[i:] whose first position is at
+    least i + s; only skips s <= len(shapes) - len(wanted) exist, so the table is a band."""
+    skips = len(shapes) - len(wanted)
+    if skips < 0 or len(wanted) * (skips + 1) > EMBED_BUDGET:
+        return None
+
+    def fits(i: int, s: int) -> bool:
+        return wanted[i] is None or wanted[i] == shapes[i + s]
+
+    ways = [[0] * (skips + 2) for _ in range(len(wanted) + 1)]
+    ways[-1] = [1] * (skips + 1) + [0]
+    for i in range(len(wanted) - 1, -1, -1):
+        row, below = ways[i], ways[i + 1]
+        for s in range(skips, -1, -1):
+            here = below[s] if fits(i, s) else 0
+            row[s] = min(2, row[s + 1] + here)
+    if ways[0][0] != 1:
+        return None
+    out, s = [], 0
+    for i in range(len(wanted)):
+        while not (fits(i, s) and ways[i + 1][s]):
+            s += 1
+        out.append(i + s)
+    return out
+
+
+def _state_shape(index: CheckpointIndex, raw: RawOptimizer, key: Key) -> Shape | None:
+    slot = raw.state.get(key)
+    for leaf, state_name in slot.tensors.items() if slot else ():
+        if leaf in SHAPED_STATE:
+            return index.tensors[state_name].shape
+    return None
 
 
 def shape_conflict(
