@@ -39,6 +39,11 @@ async def test_parameter_shows_its_adam_state(demo: Path) -> None:
         assert "‖exp_avg‖" in text and "‖exp_avg_sq‖" in text
         assert "step size" in text and "update/weight" in text
         assert "not in any param group" not in text
+        await wait_for(
+            pilot, lambda: "Statistics" in detail_text(app) and "bins" in detail_text(app)
+        )
+        section = app.screen.query_one("#detail-optimizer")
+        assert section.region.y < SIZE[1] - 1  # on screen below the statistics, not scrolled off
 
 
 @asynctest
