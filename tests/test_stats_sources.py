@@ -190,3 +190,13 @@ def test_scan_checks_sharded_and_quantized_tensors(sharded, gguf_file: Path) -> 
     found = scan(paramtui.open_checkpoint(gguf_file))
     assert not [n for n in found.notes if "could not be checked" in n]
     assert [f.names for f in found.findings if f.kind == "nan"] == [("blk.0.nan.weight",)]
+
+
+def test_module_sizes_count_the_quantized_bytes(gguf_file: Path) -> None:
+    from paramtui.core.tree import build_tree
+
+    index = paramtui.open_checkpoint(gguf_file)
+    q4 = index.tensor("blk.0.q4.weight")
+    assert q4.nbytes == q4.numel // 32 * 18  # Q4_0: 18 bytes per block of 32 values
+    root = build_tree(index)
+    assert root.nbytes == sum(info.nbytes for info in index)

@@ -25,6 +25,8 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def _nbytes(info: TensorInfo, numel: int) -> int:
+    if info.stored_nbytes is not None:  # block-quantized (GGUF): not numel * itemsize
+        return info.stored_nbytes
     found = DTYPES.get(info.dtype)
     return numel * (found.itemsize if found is not None else 1)
 
