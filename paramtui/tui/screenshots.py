@@ -9,6 +9,7 @@ copy of the demo with a NaN, an all-zero projection and a dead row planted)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 import tempfile
@@ -148,6 +149,9 @@ def damaged_demo(demo: str, outdir: str) -> str:
 
 async def scan_scene(pilot: Pilot[int]) -> None:
     await view_at(pilot, "", "S", lambda s: getattr(s, "report", None) is not None)
+    screen: Any = pilot.app.screen  # the elapsed time varies from run to run: show a fixed one
+    screen.show_report(dataclasses.replace(screen.report, elapsed_s=0.8))
+    await settle(pilot, lambda: True)
 
 
 SCENES: dict[str, Scene] = {
