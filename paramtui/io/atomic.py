@@ -39,6 +39,10 @@ def check_destination(dest: str, *, overwrite: bool) -> None:
             "(--force on the command line); it is replaced atomically only once the new file "
             "is complete."
         )
+    _check_parent(dest, folder)
+
+
+def _check_parent(dest: str, folder: str) -> None:
     if not os.path.isdir(folder):
         raise SaveRefused(f"cannot save to {dest}: the folder {folder} does not exist.")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -111,13 +115,7 @@ def check_folder_destination(dest: str, *, overwrite: bool) -> None:
                 "overwriting it (--force on the command line); it is replaced only once the new "
                 "checkpoint is complete and verified."
             )
-    if not os.path.isdir(parent):
-        raise SaveRefused(f"cannot save to {dest}: the folder {parent} does not exist.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SaveRefused(
-            f"cannot save to {dest}: the folder {parent} is not writable. Nothing was written; "
-            "choose a destination in a folder you can write to."
-        )
+    _check_parent(dest, parent)
 
 
 @contextlib.contextmanager

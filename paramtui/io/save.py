@@ -17,7 +17,7 @@ from paramtui.io.dcp_to_torch import write_torch_from_dcp
 from paramtui.io.save_safetensors import check_storable, write_safetensors
 from paramtui.io.save_torch import ZIP_FORMATS, save_with_torch
 from paramtui.io.save_zip import rewrite_zip
-from paramtui.io.verify import verify
+from paramtui.io.verify import verified
 
 if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
@@ -162,20 +162,9 @@ def _save_file(
 def _verify(
     session: EditSession, dest: str, temp_path: str, fmt: str, rewritten: str | None
 ) -> int:
-    from paramtui.core.access import forget
-
-    try:
-        checks, problems = verify(
-            session, temp_path, check_devices=fmt == "torch", rewritten_from=rewritten
-        )
-    finally:
-        forget(temp_path)
-    if problems:
-        raise SaveRefused(
-            f"the written file did not verify, so {dest} was not replaced: "
-            + "; ".join(problems[:5])
-        )
-    return checks
+    return verified(
+        session, temp_path, dest, check_devices=fmt == "torch", rewritten_from=rewritten
+    )
 
 
 def _refuse_unreadable(session: EditSession) -> None:

@@ -218,22 +218,11 @@ def _planner(values: EditSession, lazy: set[str]) -> Any:
 
 
 def _verify(values: EditSession, folder: str, dest: str) -> int:
-    from paramtui.core.access import forget
-    from paramtui.io.verify import verify
+    from paramtui.io.verify import verified
 
-    try:
-        checks, problems = verify(values, folder, check_devices=False)
-        if is_dcp_source(values.index):
-            problems += _payload_problems(values.index.path, folder)
-    finally:
-        for name in os.listdir(folder):
-            forget(os.path.join(folder, name))
-    if problems:
-        raise SaveRefused(
-            f"the written checkpoint did not verify, so {dest} was not replaced: "
-            + "; ".join(problems[:5])
-        )
-    return checks
+    source = values.index.path
+    more = (lambda: _payload_problems(source, folder)) if is_dcp_source(values.index) else None
+    return verified(values, folder, dest, check_devices=False, more=more)
 
 
 def _payload_problems(source: str, folder: str) -> list[str]:

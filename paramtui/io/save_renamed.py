@@ -70,7 +70,7 @@ def _save_torch(
 ) -> SaveReport:
     import torch
 
-    from paramtui.io.verify import verify
+    from paramtui.io.verify import verified
 
     start = time.perf_counter()
     obj, devices = _load(index, session, plan)
@@ -78,18 +78,7 @@ def _save_torch(
 
     def check(temp_path: str) -> None:
         say("verifying")
-        from paramtui.core.access import forget
-
-        try:
-            checks, problems = verify(session, temp_path, check_devices=True)
-        finally:
-            forget(temp_path)
-        if problems:
-            raise SaveRefused(
-                f"the written file did not verify, so {dest} was not replaced: "
-                + "; ".join(problems[:5])
-            )
-        result["checks"] = checks
+        result["checks"] = verified(session, temp_path, dest, check_devices=True)
 
     say("writing with torch.save")
     with atomic_output(dest, overwrite=overwrite, check=check) as out:

@@ -16,7 +16,7 @@ from paramtui.core.errors import SaveRefused
 from paramtui.core.model import TensorInfo
 from paramtui.io.atomic import atomic_output
 from paramtui.io.save_torch import append_intents, tag_devices
-from paramtui.io.verify import verify
+from paramtui.io.verify import verified
 
 if TYPE_CHECKING:
     import torch
@@ -34,14 +34,7 @@ def write_bin_shard(session: EditSession, path: str) -> tuple[int, int]:
     checked: list[int] = []
 
     def check(temp_path: str) -> None:
-        checks, problems = verify(session, temp_path, check_devices=True)
-        access.forget(temp_path)
-        if problems:
-            raise SaveRefused(
-                f"the written shard did not verify, so {path} was not written: "
-                + "; ".join(problems[:5])
-            )
-        checked.append(checks)
+        checked.append(verified(session, temp_path, path, check_devices=True))
 
     with atomic_output(path, overwrite=True, check=check) as out:
         with tag_devices(devices):

@@ -10,13 +10,12 @@ and memory stays flat; other outputs tensor by tensor, releasing pages as it goe
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, BinaryIO
 
-from paramtui.core import intents
+from paramtui.core.errors import SaveRefused
 from paramtui.core.formats.zipdir import read_records
 from paramtui.core.open import open_checkpoint
-from paramtui.io.dcp_source import read_intents
 
 if TYPE_CHECKING:
     import torch
@@ -28,14 +27,54 @@ BLOCK = 8 << 20
 BLOCK_ELEMS = 4 << 20
 
 
+def verified(
+    session: EditSession,
+    written: str,
+    dest: str,
+    *,
+    check_devices: bool,
+    rewritten_from: str | None = None,
+    more: Callable[[], list[str]] | None = None,
+) -> int:
+    """verify() the `written` file or folder, then forget its mappings; how many tensors were
+    checked. Any problem (from verify or from `more`) raises SaveRefused: `dest` stays as it
+    was."""
+    from paramtui.core.access import forget
+
+    try:
+        checks, problems = verify(
+            session, written, check_devices=check_devices, rewritten_from=rewritten_from
+        )
+        if more is not None:
+            problems += more()
+    finally:
+        files = (
+            [os.path.join(written, n) for n in os.listdir(written)]
+            if os.path.isdir(written)
+            else [written]
+        )
+        for path in files:
+            forget(path)
+    if problems:
+        raise SaveRefused(
+            f"the written checkpoint did not verify, so {dest} was not replaced: "
+            + "; ".join(problems[:5])
+        )
+    return checks
+
+
+def _files_of(path: str) -> list[str]:
+    if not os.path.isdir(path):
+        return [path]
+    return [os.path.join(path, name) for name in os.listdir(path)]
+
+
 def verify(
     session: EditSession, dest: str, *, check_devices: bool, rewritten_from: str | None = None
 ) -> tuple[int, list[str]]:
     """(tensors checked, problems). `dest` is a file, or a DCP folder (its requires_grad
     intents are read from paramtui's file beside `.metadata`)."""
-    out = open_checkpoint(dest)
-    if os.path.isdir(dest):
-        intents.apply(out, read_intents(dest))
+    out = open_checkpoint(dest)  # a DCP folder's recorded intents are applied on opening
     names = session.names()
     problems = _check_metadata(session, out.tensors, names, check_devices)
     if rewritten_from is not None:
