@@ -127,12 +127,14 @@ def test_absolute_limits_without_peers(folder: Path) -> None:
     }
     path = folder / "absolute.safetensors"
     save_file(tensors, path)
-    found = problems(scan(open_checkpoint(str(path))))
-    assert found == {
+    report = scan(open_checkpoint(str(path)))
+    assert problems(report) == {
         ("exploding", "big.weight"),
         ("vanishing", "tiny.weight"),
         ("dtype_mix", "wide.weight"),
     }
+    [mix] = [f for f in report.findings if f.kind == "dtype_mix"]
+    assert "1 parameter ('wide.weight') is float64" in mix.message
 
 
 def test_thresholds_can_be_loosened(folder: Path) -> None:

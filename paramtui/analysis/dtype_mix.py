@@ -109,9 +109,10 @@ def _wide_params(weights: list[TensorInfo], main: str, skip: set[str]) -> list[F
             WARNING,
             tuple(i.name for i in wide),
             f"{plural(len(wide), 'parameter')} ({', '.join(repr(i.name) for i in wide[:5])}"
-            f"{', ...' if len(wide) > 5 else ''}) are float64 in a model whose parameters are "
-            f"mostly {main}. Models almost never need float64 weights: this is usually a "
-            "numpy array converted without a dtype, and it doubles their size.",
+            f"{', ...' if len(wide) > 5 else ''}) {'is' if len(wide) == 1 else 'are'} float64 in a "
+            f"model whose parameters are mostly {main}. Models almost never need float64 "
+            "weights: this is usually a numpy array converted without a dtype, and it doubles "
+            "their size.",
             {"dtypes": {i.name: i.dtype for i in wide}, "model_dtype": main},
         )
     ]
