@@ -127,14 +127,24 @@ def test_absolute_limits_without_peers(folder: Path) -> None:
     }
     path = folder / "absolute.safetensors"
     save_file(tensors, path)
-    report = scan(open_checkpoint(str(path)))
-    assert problems(report) == {
+    found = problems(scan(open_checkpoint(str(path))))
+    assert found == {
         ("exploding", "big.weight"),
         ("vanishing", "tiny.weight"),
         ("dtype_mix", "wide.weight"),
     }
+
+
+def test_one_float64_parameter_among_float32_ones(folder: Path) -> None:
+    tensors = {
+        "rows": torch.randn(11, 7),
+        "grid": torch.randn(37, 29),
+        "wide": torch.randn(5, 4, 6, dtype=torch.float64),
+    }
+    save_file(tensors, folder / "mixed.safetensors")
+    report = scan(open_checkpoint(str(folder / "mixed.safetensors")))
     [mix] = [f for f in report.findings if f.kind == "dtype_mix"]
-    assert "1 parameter ('wide.weight') is float64" in mix.message
+    assert mix.names == ("wide",) and "1 parameter ('wide') is float64" in mix.message
 
 
 def test_thresholds_can_be_loosened(folder: Path) -> None:
