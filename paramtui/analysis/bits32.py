@@ -59,7 +59,7 @@ class Float32Accumulator:
 
     def add(self, index: int, x: torch.Tensor) -> None:
         self.count += x.numel()
-        if self._kernel is not None and x.is_contiguous():
+        if self._kernel is not None and x.is_contiguous() and x.device.type == "cpu":
             self._add_native(self._kernel, index, x)
         else:
             self._add_torch(index, x)
@@ -80,11 +80,15 @@ class Float32Accumulator:
         self._extremes(lo, hi)
 
     def _add_torch(self, index: int, x: torch.Tensor) -> None:
+        """torch alone, on the chunk's device (a GPU chunk stays on the GPU)."""
         n = x.numel()
+        if self._abs.device != x.device or self._abs.numel() < n:
+            self._abs = torch.empty(n, dtype=torch.float32, device=x.device)
+            self._keys = torch.empty(n, dtype=torch.int32, device=x.device)
         total = float(x.sum())  # reads the chunk into the cache for what follows
         reduced = finite_moments(x, self._abs[:n], total) if math.isfinite(total) else None
         keys = torch.bitwise_right_shift(x.view(torch.int32), 16, out=self._keys[:n])
-        counts = torch.bincount(keys.add_(POS)).numpy()  # up to the largest key present
+        counts = torch.bincount(keys.add_(POS)).cpu().numpy()  # up to the largest key present
         self.table[: counts.size] += counts
         if reduced is None:  # NaN/Inf, or float32 overflow
             self._add_slow(index, x)

@@ -39,11 +39,14 @@ class Hooks:
     released: Callable[[int], None] | None = None  # elements all workers are done with
 
 
-def run(chunks: Iterable[Any], make: Callable[[], Any], hooks: Hooks, chunk: int) -> Any:
-    """Add every chunk to accumulators from `make` and return one merged accumulator."""
+def run(
+    chunks: Iterable[Any], make: Callable[[], Any], hooks: Hooks, chunk: int, serial: bool = False
+) -> Any:
+    """Add every chunk to accumulators from `make` and return one merged accumulator (on this
+    thread alone when `serial`: GPU chunks gain nothing from more threads)."""
     workers = worker_count()
     first = make()
-    if not first.parallel or workers < 2 or hooks.numel <= chunk:
+    if serial or not first.parallel or workers < 2 or hooks.numel <= chunk:
         return _run_here(first, chunks, hooks)
     return _Pool(first, make, workers, hooks).run(chunks)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from paramtui.analysis import cache as stats_cache
 from paramtui.analysis import engine, sources
 from paramtui.analysis.engine import StatsCancelled
-from paramtui.core import access
+from paramtui.core import access, live
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.model import TensorInfo
 
@@ -31,6 +31,7 @@ __all__ = ["StatsCancelled", "TensorStats", "compute_stats", "tensor_stats", "un
 
 ENGINE_VERSION = 3  # part of every cache key: bump when results change
 CHUNK = 1 << 18  # elements per chunk of 4- and 8-byte dtypes (cache-sized); more for smaller
+DEVICE_CHUNK = 1 << 24  # elements per chunk reduced on a GPU (few kernel launches, 64 MiB temps)
 RELEASE_EVERY = 8 << 20  # bytes: drop pages of a contiguous tensor as the scan passes them
 QUANTIZED_INTS = {"qint8": "int8", "quint8": "uint8", "qint32": "int32"}
 QUANTIZED_NOTE = (
@@ -124,7 +125,9 @@ def tensor_stats(
     progress: Callable[[float], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> TensorStats:
-    """The same statistics for a live tensor (any device; chunks are copied to the CPU).
+    """The same statistics for a live tensor. On a GPU, float32 and 8/16-bit tensors are reduced
+    there (chunks of DEVICE_CHUNK; only per-chunk sums and key counts come to the host); other
+    dtypes, and a second histogram pass when one is needed, copy chunk by chunk to the CPU.
     Sparse tensors count their implicit zeros; quantized ones are decoded when their scheme is
     per-tensor affine, else described by their stored integers."""
     import torch
@@ -147,7 +150,19 @@ def tensor_stats(
         return live.sparse_stats(name, tensor, bins, progress, should_cancel)
     chunk = chunk_for(dtype)
     chunks = lambda: access.iter_tensor_chunks(tensor, chunk)  # noqa: E731 - read per pass
-    return run_chunks(name, dtype, numel, chunks, bins, progress, should_cancel)
+    first = None
+    if counted_on_device(tensor):  # the first (usually only) pass runs where the tensor lives
+        first = lambda: access.iter_tensor_chunks(tensor, DEVICE_CHUNK, on_device=True)  # noqa: E731
+    return run_chunks(name, dtype, numel, chunks, bins, progress, should_cancel, first=first)
+
+
+def counted_on_device(tensor: torch.Tensor) -> bool:
+    """Whether a live tensor's statistics are computed on its own device (GPU): the dtypes
+    whose accumulators need only torch reductions and a bincount of 16-bit keys."""
+    dtype = str(tensor.dtype).removeprefix("torch.")
+    info = dtype_info(dtype)
+    on_cpu = tensor.device.type in ("cpu", "meta")
+    return not on_cpu and info.kind != "complex" and (info.itemsize <= 2 or dtype == "float32")
 
 
 def unavailable(name: str, dtype: str, count: int, reason: str) -> TensorStats:
@@ -175,16 +190,21 @@ def run_chunks(
     should_cancel: Callable[[], bool] | None,
     releaser: Callable[[], Callable[[int], None] | None] | None = None,
     notes: tuple[str, ...] = (),
+    first: Callable[[], Iterable[torch.Tensor]] | None = None,
 ) -> TensorStats:
     """Statistics of the chunks that `chunks()` yields (called again for a second pass).
-    `releaser()` gives each pass a callback told how many leading elements are done with."""
+    `releaser()` gives each pass a callback told how many leading elements are done with.
+    `first()`, when given, yields the first pass's chunks instead (on a GPU), read serially."""
     from paramtui.analysis.select import accumulator_for
 
     chunk = chunk_for(dtype)
     make = accumulator_for(dtype, min(chunk, max(numel, 1)))
     release = releaser or (lambda: None)
     hooks = engine.Hooks(numel, progress, should_cancel, release())
-    acc = engine.run(chunks(), make, hooks, chunk)
+    if first is not None:
+        acc = engine.run(first(), make, hooks, numel, serial=True)
+    else:
+        acc = engine.run(chunks(), make, hooks, chunk)
     finer = acc.second_pass(bins) if hasattr(acc, "second_pass") else None
     if finer is not None:
         more = engine.Hooks(numel, None, should_cancel, release())
@@ -203,6 +223,11 @@ def _compute(
     should_cancel: Callable[[], bool] | None,
     release: bool,
 ) -> TensorStats:
+    if info.location is None and (view := live.live_view(info)) is not None:
+        found = tensor_stats(
+            info.name, view, bins=bins, progress=progress, should_cancel=should_cancel
+        )
+        return found
     if sources.is_composite(info):  # GGUF blocks, sharded DCP: read in pieces
         try:
             source = sources.chunk_source(info, chunk_for, release)

@@ -36,14 +36,17 @@ class TableAccumulator:
         self._kernel = kernels and (kernels.u16_table if self.wide else kernels.u8_table)
 
     def add(self, index: int, x: torch.Tensor) -> None:
-        if self._kernel and x.is_contiguous():  # one read, no widened copy of the keys
-            self._kernel(x.data_ptr(), x.numel(), self.counts.ctypes.data)
+        n = x.numel()
+        if self._kernel and x.is_contiguous() and x.device.type == "cpu":  # one read, no copy
+            self._kernel(x.data_ptr(), n, self.counts.ctypes.data)
             return
-        if self.wide:  # bincount takes no uint16: widen the raw bits to int32
-            keys = self._keys[: x.numel()].copy_(x.view(torch.uint16))
-        else:
+        if not self.wide:
             keys = x.view(torch.uint8)
-        self.counts += torch.bincount(keys, minlength=self.counts.size).numpy()
+        else:  # bincount takes no 16-bit keys: widen the raw bits to int32, on x's device
+            if self._keys.device != x.device or self._keys.numel() < n:
+                self._keys = torch.empty(n, dtype=torch.int32, device=x.device)
+            keys = self._keys[:n].copy_(x.view(torch.int16)).bitwise_and_(0xFFFF)
+        self.counts += torch.bincount(keys, minlength=self.counts.size).cpu().numpy()
 
     def merge(self, other: TableAccumulator) -> None:
         self.counts += other.counts

@@ -107,15 +107,17 @@ def iter_chunks(info: TensorInfo, chunk_elems: int = DEFAULT_CHUNK) -> Iterator[
 
 
 def iter_tensor_chunks(
-    tensor: torch.Tensor, chunk_elems: int = DEFAULT_CHUNK
+    tensor: torch.Tensor, chunk_elems: int = DEFAULT_CHUNK, on_device: bool = False
 ) -> Iterator[torch.Tensor]:
-    """The same chunking for a live tensor (any device): CPU chunks in logical order."""
+    """The same chunking for a live tensor (any device): contiguous chunks in logical order,
+    copied to the CPU unless `on_device`."""
     if tensor.numel() == 0:
         return
     shape, stride = coalesce(tuple(tensor.shape), tuple(tensor.stride()))
     view = tensor.detach().as_strided(shape, stride)
     for index in block_indices(shape, chunk_elems):
-        yield view[index].reshape(-1).contiguous().cpu()
+        block = view[index].reshape(-1).contiguous()
+        yield block if on_device else block.cpu()
 
 
 def release_pages(info: TensorInfo) -> None:
