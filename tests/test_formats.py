@@ -302,3 +302,23 @@ def test_pickle_asking_for_a_huge_allocation_is_inert(tmp_path: Path) -> None:
             zf.writestr(name, data)
     index = paramtui.open_checkpoint(path)
     assert "payload" in index.metadata
+
+
+def test_opening_leaves_the_cycle_collector_as_it_was(tmp_path: Path) -> None:
+    import gc
+
+    path = tmp_path / "t.safetensors"
+    save_file({"w": torch.ones(2)}, path)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{oops")
+    assert gc.isenabled()
+    paramtui.open_checkpoint(path)
+    with pytest.raises(UnusableInput):
+        paramtui.open_checkpoint(bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        paramtui.open_checkpoint(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
