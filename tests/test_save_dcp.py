@@ -358,6 +358,10 @@ def test_cli_edit_and_convert_to_and_from_dcp(sharded: Path, tmp_path: Path) -> 
     assert proc.returncode == 2 and "--shard-size does not apply to --format dcp" in proc.stderr
     assert "--format dcp" in run("edit", "--help").stdout
     assert "dcp.load" in run("convert", "--help").stdout
+    proc = run("convert", sharded, f"{tmp_path / 'bins'}/", "--format", "bin", "--tensors-only")
+    assert proc.returncode == 0, proc.stderr  # sharded tensors assembled into .bin shards
+    shard = torch.load(tmp_path / "bins" / "pytorch_model-00001-of-00001.bin", weights_only=True)
+    assert torch.equal(shard["model.embed.weight"], source_state()["model"]["embed.weight"])
 
 
 def test_tui_save_as_writes_a_dcp_folder(sharded: Path) -> None:
