@@ -157,12 +157,13 @@ def tensor_stats(
 
 
 def counted_on_device(tensor: torch.Tensor) -> bool:
-    """Whether a live tensor's statistics are computed on its own device (GPU): the dtypes
-    whose accumulators need only torch reductions and a bincount of 16-bit keys."""
+    """Whether a live tensor's statistics are computed on its own device: CUDA tensors of the
+    dtypes whose accumulators need only torch reductions and a bincount of 16-bit keys (other
+    accelerators, e.g. MPS without float64, keep the host path)."""
     dtype = str(tensor.dtype).removeprefix("torch.")
     info = dtype_info(dtype)
-    on_cpu = tensor.device.type in ("cpu", "meta")
-    return not on_cpu and info.kind != "complex" and (info.itemsize <= 2 or dtype == "float32")
+    cuda = tensor.device.type == "cuda"
+    return cuda and info.kind != "complex" and (info.itemsize <= 2 or dtype == "float32")
 
 
 def unavailable(name: str, dtype: str, count: int, reason: str) -> TensorStats:
