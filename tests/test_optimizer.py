@@ -248,3 +248,21 @@ def test_embedding_finds_the_only_placement_or_none() -> None:
     assert embedding([a, None, c], [a, b, c]) == [0, 1, 2]
     assert embedding([a, b, c, c], [a, b, c]) is None  # more wanted than there are
     assert embedding([], [a, b]) == []
+
+
+def test_groups_out_of_model_order_with_a_frozen_twin_stay_ambiguous(tmp_path: Path) -> None:
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.b0 = nn.Parameter(torch.randn(5))
+            self.w1 = nn.Parameter(torch.randn(7, 7))
+            self.y = nn.Parameter(torch.randn(5), requires_grad=False)  # frozen, b0's shape
+
+    model = Odd()
+    opt = torch.optim.Adam([{"params": [model.w1]}, {"params": [model.b0], "lr": 0.1}])
+    (model.w1.sum() + model.b0.sum()).backward()
+    opt.step()
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict()}
+    omap = map_optimizer(save(tmp_path, state))
+    # [w1, b0] fits the model's order only as w1 -> w1, b0 -> y: b0 alone fits b0 or y
+    assert omap is not None and not omap.mapped and omap.method == "none"

@@ -165,8 +165,7 @@ def _order_tensors(
     keys = [k for g in raw.groups for k in g.params or ()]
     params = parameter_tensors(index, model)
     if len(keys) != len(params):
-        shapes = [_state_shape(index, raw, k) for k in keys]
-        chosen = embedding(shapes, [p.shape for p in params])
+        chosen = _placement(index, raw, [p.shape for p in params])
         if chosen is not None:  # frozen parameters left out: only one placement fits
             return None, {k: params[j].name for k, j in zip(keys, chosen, strict=True)}
         return (
@@ -211,6 +210,25 @@ def embedding(wanted: list[Shape | None], shapes: list[Shape]) -> list[int] | No
             s += 1
         out.append(i + s)
     return out
+
+
+def _placement(
+    index: CheckpointIndex, raw: RawOptimizer, model_shapes: list[Shape]
+) -> list[int] | None:
+    """Where the optimizer's parameters sit among the model's, when only one placement fits.
+    Each param group must also fit only there on its own: groups may list parameters out of
+    the model's order (decay / no-decay groups), and then their concatenation can fit one
+    wrong placement by chance."""
+    groups = [[_state_shape(index, raw, k) for k in g.params or ()] for g in raw.groups]
+    chosen = embedding([shape for group in groups for shape in group], model_shapes)
+    if chosen is None or len(groups) == 1:
+        return chosen
+    start = 0
+    for group in groups:
+        if embedding(group, model_shapes) != chosen[start : start + len(group)]:
+            return None
+        start += len(group)
+    return chosen
 
 
 def _state_shape(index: CheckpointIndex, raw: RawOptimizer, key: Key) -> Shape | None:
