@@ -203,7 +203,7 @@ def run_chunks(
     release = releaser or (lambda: None)
     hooks = engine.Hooks(numel, progress, should_cancel, release())
     if first is not None:
-        acc = engine.run(first(), make, hooks, numel, serial=True)
+        acc = engine.run(first(), make, hooks, chunk, serial=True)
     else:
         acc = engine.run(chunks(), make, hooks, chunk)
     finer = acc.second_pass(bins) if hasattr(acc, "second_pass") else None
@@ -224,11 +224,10 @@ def _compute(
     should_cancel: Callable[[], bool] | None,
     release: bool,
 ) -> TensorStats:
-    if info.location is None and (view := live.live_view(info)) is not None:
-        found = tensor_stats(
+    if info.location is None and (view := live.live_view(info)) is not None:  # a live model
+        return tensor_stats(
             info.name, view, bins=bins, progress=progress, should_cancel=should_cancel
         )
-        return found
     if sources.is_composite(info):  # GGUF blocks, sharded DCP: read in pieces
         try:
             source = sources.chunk_source(info, chunk_for, release)
