@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 from dataclasses import replace
+from typing import Any
 
 from paramtui.core.model import CheckpointIndex
 
@@ -34,6 +35,17 @@ def decode(text: str | bytes) -> dict[str, bool]:
     if not isinstance(values, dict):
         return {}
     return {str(k): bool(v) for k, v in values.items() if isinstance(v, bool)}
+
+
+def recorded(session: Any) -> dict[str, bool]:
+    """The requires_grad flag of every name of an edit session (or a view of one) that has one:
+    what the source records, with the session's freeze/unfreeze intents applied."""
+    out = {}
+    for name in session.names():
+        value = session.info(name).requires_grad
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def read_dcp(folder: str) -> dict[str, bool]:

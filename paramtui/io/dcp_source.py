@@ -276,12 +276,7 @@ def read_intents(folder: str) -> dict[str, bool]:
 
 def recorded_intents(session: Any) -> dict[str, bool]:
     """The requires_grad flags to write: what the source records, then this session's."""
-    out = {}
-    for name in session.names():
-        value = session.info(name).requires_grad
-        if value is not None:
-            out[name] = value
-    return {**out, **session.grad_intents()}
+    return {**intents.recorded(session), **session.grad_intents()}
 
 
 def folder_bytes(folder: str) -> int:

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from paramtui.core import training
+from paramtui.core import intents, training
 from paramtui.core.errors import SaveRefused
 from paramtui.core.model import CheckpointIndex
 from paramtui.core.prefix import StripPlan, stripped_index
@@ -85,7 +85,7 @@ def _save_torch(
         with tag_devices(devices):
             torch.save(obj, out)
         out.flush()
-        flags = _recorded_flags(session)
+        flags = intents.recorded(session)
         if flags:
             append_intents(out, out.name, flags)
         written = os.fstat(out.fileno()).st_size
@@ -159,12 +159,3 @@ def _strip(key: Any, prefix: str) -> Any:
     if isinstance(key, str) and key.startswith(prefix) and len(key) > len(prefix):
         return key[len(prefix) :]
     return key
-
-
-def _recorded_flags(session: Any) -> dict[str, bool]:
-    out = {}
-    for name in session.names():
-        value = session.info(name).requires_grad
-        if value is not None:
-            out[name] = value
-    return out

@@ -66,7 +66,7 @@ def write_safetensors(session: EditSession, out: BinaryIO) -> None:
     header: dict[str, object] = {}
     metadata = dict(session.index.file_metadata) if session.index.format == "safetensors" else {}
     metadata.pop(intents.METADATA_KEY, None)
-    grad = {**_recorded_intents(session), **session.grad_intents()}
+    grad = {**intents.recorded(session), **session.grad_intents()}
     if grad:
         metadata[intents.METADATA_KEY] = intents.encode(grad)
     if metadata:
@@ -98,16 +98,6 @@ def release_if_mapped(session: EditSession, name: str) -> None:
     info = session.info(name)
     if not session.is_edited(name) and info.location is not None:
         release_pages(info)
-
-
-def _recorded_intents(session: EditSession) -> dict[str, bool]:
-    """requires_grad flags the source records for parameters (so a round trip keeps them)."""
-    out = {}
-    for name in session.names():
-        value = session.info(name).requires_grad
-        if value is not None:
-            out[name] = value
-    return out
 
 
 def _blocks(tensor: torch.Tensor) -> Iterator[memoryview]:

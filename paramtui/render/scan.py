@@ -10,7 +10,6 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +18,7 @@ from paramtui.analysis.findings import ERROR, INFO, WARNING, Finding
 from paramtui.analysis.layers import LayerTrend
 from paramtui.analysis.scan import ScanReport
 from paramtui.render.format import human_bytes, safe_text
+from paramtui.render.tables import titled_table
 
 SCAN_SCHEMA = "paramtui.scan/1"
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -100,7 +100,7 @@ def _header(report: ScanReport) -> Text:
 def findings_table(findings: Sequence[Finding], per_kind: int = ROWS_PER_KIND) -> Table:
     """Errors and warnings one per row (at most `per_kind` of each kind, then a count); info
     findings of one kind share a row."""
-    table = _table("Findings")
+    table = titled_table("Findings")
     table.add_column("severity", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("what and why", overflow="fold", ratio=1)
@@ -154,7 +154,7 @@ class TrendsTable:
         spark = max(len(t.indices) for t in self.trends)
         needed = max(len(p) for p in patterns) + 2 * spark + max(map(len, ranges)) + 6
         with_max = needed <= options.max_width
-        table = _table("Across layers (one character per layer N, in order)")
+        table = titled_table("Across layers (one character per layer N, in order)")
         table.add_column("tensor pattern (N)", overflow="fold")
         table.add_column("L2 norm", no_wrap=True)
         table.add_column("range", no_wrap=True)
@@ -193,14 +193,3 @@ def verdict(report: ScanReport) -> Text:
         return Text(f"healthy: {line}", style="bold green")
     return Text(f"problems found: {line}", style="bold red" if counts[ERROR] else "bold yellow")
 
-
-def _table(title: str) -> Table:
-    return Table(
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        expand=False,
-    )

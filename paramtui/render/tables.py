@@ -88,7 +88,7 @@ def _devices_line(devices: Iterable[tuple[str | None, int]]) -> str:
 
 
 def group_table(title: str, label: str, rows: Iterable[GroupRow], total_bytes: int) -> Table:
-    table = _table(title)
+    table = titled_table(title)
     table.add_column(label)
     for name in ("tensors", "elements", "size", "share"):
         table.add_column(name, justify="right")
@@ -117,7 +117,7 @@ class MetadataTable:
         type_width = min(max((len(e.type_name) for e in self.entries), default=4), width // 4)
         longest_value = max((len(e.preview) for e in self.entries), default=5)
         value_width = max(8, min(longest_value, width - name_width - type_width - 4))
-        table = _table("Metadata (non-tensor entries)")
+        table = titled_table("Metadata (non-tensor entries)")
         table.add_column("name", overflow="fold", width=name_width)
         table.add_column("type", overflow="fold", width=type_width)
         table.add_column("value", no_wrap=True, width=value_width)
@@ -129,7 +129,7 @@ class MetadataTable:
 
 
 def pairs_table(title: str, pairs: Iterable[tuple[str, str]]) -> Table:
-    table = _table(title)
+    table = titled_table(title)
     table.add_column("key")
     table.add_column("value", overflow="fold")
     for key, value in pairs:
@@ -144,7 +144,7 @@ def notes_text(notes: Iterable[str]) -> Text:
     return text
 
 
-def _table(title: str) -> Table:
+def titled_table(title: str) -> Table:
     return Table(
         title=title,
         title_justify="left",
