@@ -75,6 +75,20 @@ def write_raw_gguf(path: Path, tensors: dict[str, tuple[np.ndarray, Any]]) -> No
     writer.close()
 
 
+def write_undecodable_gguf(path: Path) -> None:
+    """A GGUF file whose one tensor 'w' (2 x 256 values) is Q8_K, which the gguf package can
+    store but not dequantize (the test is skipped where a newer version can)."""
+    gguf = gguf_lib()
+    q8k = gguf.GGMLQuantizationType.Q8_K
+    size = gguf.GGML_QUANT_SIZES[q8k][1]
+    try:
+        gguf.quants.dequantize(np.zeros((1, size), np.uint8), q8k)
+        pytest.skip("this gguf version dequantizes Q8_K")
+    except NotImplementedError:
+        pass
+    write_raw_gguf(path, {"w": (np.zeros((2, size), np.uint8), q8k)})
+
+
 def oracle(path: Path, name: str) -> torch.Tensor:
     """The gguf package's own dequantization of the whole tensor, in PyTorch's shape order."""
     gguf = gguf_lib()

@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from sources_helpers import gguf_lib, oracle, write_gguf, write_raw_gguf, write_sharded
+from sources_helpers import (
+    gguf_lib,
+    oracle,
+    write_gguf,
+    write_sharded,
+    write_undecodable_gguf,
+)
 
 import paramtui
 from paramtui.analysis import sources
@@ -162,15 +168,7 @@ async def test_value_grid_shows_sharded_dcp_values_and_slices(sharded: Any) -> N
 
 @asynctest
 async def test_value_grid_says_why_a_gguf_type_cannot_be_shown(tmp_path: Path) -> None:
-    gguf = gguf_lib()
-    q8k = gguf.GGMLQuantizationType.Q8_K
-    size = gguf.GGML_QUANT_SIZES[q8k][1]
-    try:
-        gguf.quants.dequantize(np.zeros((1, size), np.uint8), q8k)
-        pytest.skip("this gguf version dequantizes Q8_K")
-    except NotImplementedError:
-        pass
-    write_raw_gguf(tmp_path / "k.gguf", {"w": (np.zeros((2, size), np.uint8), q8k)})
+    write_undecodable_gguf(tmp_path / "k.gguf")
     app = ParamtuiApp(paramtui.open_checkpoint(tmp_path / "k.gguf"))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_view(pilot, "w", "v", ValuesScreen)
