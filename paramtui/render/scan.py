@@ -192,4 +192,3 @@ def verdict(report: ScanReport) -> Text:
     if report.healthy:
         return Text(f"healthy: {line}", style="bold green")
     return Text(f"problems found: {line}", style="bold red" if counts[ERROR] else "bold yellow")
-
