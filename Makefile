@@ -25,8 +25,8 @@ test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check paramtui tests bench
-	$(BIN)/ruff format --check paramtui tests bench
+	$(BIN)/ruff check paramtui tests bench scripts
+	$(BIN)/ruff format --check paramtui tests bench scripts
 
 typecheck: $(STAMP) ## mypy (strict on paramtui.core)
 	$(BIN)/mypy paramtui
@@ -35,7 +35,7 @@ bench: $(STAMP) ## Benchmarks: ratios against baselines measured in the same run
 	$(BIN)/python bench/run.py
 
 screenshots: $(STAMP) ## Regenerate screenshots/*.svg from the demo checkpoint
-	$(BIN)/python -m paramtui.tui.screenshots screenshots
+	$(BIN)/python scripts/screenshots.py screenshots
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

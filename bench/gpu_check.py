@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 import paramtui
-from paramtui.analysis.stats import compute_stats, tensor_stats
+from paramtui.analysis.stats.compute import compute_stats, tensor_stats
 from paramtui.edits.ops import Zero
 from paramtui.edits.session import EditSession
 from paramtui.io.save import save

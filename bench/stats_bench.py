@@ -99,8 +99,8 @@ def measure(path: str, name: str) -> dict[str, float]:
     import torch
 
     import paramtui
-    from paramtui.analysis import native
-    from paramtui.analysis.stats import compute_stats
+    from paramtui.analysis.stats import native
+    from paramtui.analysis.stats.compute import compute_stats
     from paramtui.core import access
 
     info = paramtui.open_checkpoint(path).tensor(name)

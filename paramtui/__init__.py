@@ -30,9 +30,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from paramtui.analysis.check_load import check_load
-    from paramtui.analysis.optimizer import map_optimizers
-    from paramtui.analysis.scan import scan
-    from paramtui.analysis.stats import compute_stats
+    from paramtui.analysis.optimizer.map import map_optimizers
+    from paramtui.analysis.scan.run import scan
+    from paramtui.analysis.stats.compute import compute_stats
     from paramtui.core.live import index_from_module
     from paramtui.core.open import open_checkpoint
     from paramtui.core.tree import build_tree
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "open_checkpoint": "paramtui.core.open",
-    "compute_stats": "paramtui.analysis.stats",
+    "compute_stats": "paramtui.analysis.stats.compute",
     "build_tree": "paramtui.core.tree",
     "EditSession": "paramtui.edits.session",
     "Freeze": "paramtui.edits.ops",
@@ -56,8 +56,8 @@ _EXPORTS = {
     "save": "paramtui.io.save",
     "apply_freeze": "paramtui.io.freeze",
     "snapshot": "paramtui.io.snapshot",
-    "map_optimizers": "paramtui.analysis.optimizer",
-    "scan": "paramtui.analysis.scan",
+    "map_optimizers": "paramtui.analysis.optimizer.map",
+    "scan": "paramtui.analysis.scan.run",
     "check_load": "paramtui.analysis.check_load",
     "browse": "paramtui.tui.live",
     "index_from_module": "paramtui.core.live",

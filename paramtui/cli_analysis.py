@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
-from paramtui.analysis.findings import KINDS
+from paramtui.analysis.scan.findings import KINDS
 
 if TYPE_CHECKING:
     from paramtui.core.model import CheckpointIndex
@@ -130,7 +130,7 @@ def _positive(text: str) -> int:
 
 
 def cmd_scan(ns: argparse.Namespace) -> int:
-    from paramtui.analysis.scan import scan
+    from paramtui.analysis.scan.run import scan
     from paramtui.core.open import open_checkpoint
 
     index = open_checkpoint(ns.path)
@@ -175,7 +175,7 @@ def select_names(index: CheckpointIndex, targets: list[str]) -> list[str]:
     """Names selected by each target (exact, module path or glob), in order, once each."""
     if not targets:
         return list(index.tensors)
-    from paramtui.edits.targets import select
+    from paramtui.core.select import select
 
     chosen: dict[str, None] = {}
     for target in targets:
@@ -187,7 +187,7 @@ def select_names(index: CheckpointIndex, targets: list[str]) -> list[str]:
 def _compute(
     index: CheckpointIndex, names: list[str], bins: int, quiet: bool
 ) -> list[tuple[Any, tuple[int, ...]]]:
-    from paramtui.analysis.stats import compute_stats
+    from paramtui.analysis.stats.compute import compute_stats
 
     total = sum(index.tensor(n).nbytes for n in names)
     items, done = [], 0

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import paramtui
-from paramtui.analysis.optimizer import OptimizerMap
+from paramtui.analysis.optimizer.map import OptimizerMap
 from paramtui.core.model import CheckpointIndex
 
 Groups = Callable[["Net"], list[dict[str, Any]]]

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 import paramtui
-from paramtui.analysis.optimizer import map_optimizer, optimizer_summary
-from paramtui.analysis.scan import scan
+from paramtui.analysis.optimizer.map import map_optimizer, optimizer_summary
+from paramtui.analysis.scan.run import scan
 from paramtui.core import training
 
 lightning = pytest.importorskip("lightning")

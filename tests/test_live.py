@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import paramtui
-from paramtui.analysis.stats import tensor_stats
+from paramtui.analysis.stats.compute import tensor_stats
 from paramtui.core import access
 from paramtui.core.errors import SaveRefused
 from paramtui.core.live import FORMAT, index_from_module

@@ -7,14 +7,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from paramtui.analysis.optimizer import (
+from paramtui.analysis.optimizer.map import (
     FROZEN_WITH_STATE,
     NO_STATE,
     NOT_IN_OPTIMIZER,
     map_optimizers,
     optimizer_summary,
 )
-from paramtui.analysis.training_checks import training_findings
+from paramtui.analysis.scan.training import training_findings
 from paramtui.core import training
 from paramtui.core.live import index_from_module
 from paramtui.tui.app import ParamtuiApp

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from paramtui.analysis import native
-from paramtui.analysis.stats import tensor_stats
+from paramtui.analysis.stats import native
+from paramtui.analysis.stats.compute import tensor_stats
 
 needs_kernels = pytest.mark.skipif(
     native.kernels() is None, reason=f"compiled kernels: {native.status}"
@@ -107,7 +107,7 @@ def test_environment_turns_the_kernels_off(fresh: Path, monkeypatch: pytest.Monk
 
 def load_in_new_process(cache: Path) -> str:
     """native.status after loading in a fresh interpreter (this one keeps what it dlopen()ed)."""
-    code = "from paramtui.analysis import native; native.kernels(); print(native.status)"
+    code = "from paramtui.analysis.stats import native; native.kernels(); print(native.status)"
     env = {**os.environ, "PARAMTUI_CACHE": str(cache)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -22,7 +22,7 @@ from optimizer_helpers import (
     trainable,
     two_groups,
 )
-from paramtui.analysis.optimizer import (
+from paramtui.analysis.optimizer.map import (
     NO_STATE,
     NOT_IN_OPTIMIZER,
     map_optimizer,
@@ -183,9 +183,9 @@ def test_adam_effective_step_size_equals_the_update_torch_made(tmp_path: Path) -
 
 
 def test_step_size_is_computed_in_bounded_chunks(tmp_path: Path, monkeypatch: Any) -> None:
-    from paramtui.analysis import optimizer_step
+    from paramtui.analysis.optimizer import step
 
-    monkeypatch.setattr(optimizer_step, "CHUNK", 7)  # many uneven chunks, pieces re-paired
+    monkeypatch.setattr(step, "CHUNK", 7)  # many uneven chunks, pieces re-paired
     seen: list[int] = []
     real = access.iter_chunks
 
@@ -237,7 +237,7 @@ def test_map_to_dict_is_json_safe(tmp_path: Path) -> None:
 
 
 def test_embedding_finds_the_only_placement_or_none() -> None:
-    from paramtui.analysis.optimizer_match import embedding
+    from paramtui.analysis.optimizer.match import embedding
 
     a, b, c = (2, 3), (4,), (5, 5)
     assert embedding([a, c], [a, b, c]) == [0, 2]

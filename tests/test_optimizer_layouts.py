@@ -13,7 +13,12 @@ from torch import nn
 
 import paramtui
 from optimizer_helpers import by_name, net, save, stem_names, train
-from paramtui.analysis.optimizer import NO_STATE, map_optimizer, map_optimizers, optimizer_summary
+from paramtui.analysis.optimizer.map import (
+    NO_STATE,
+    map_optimizer,
+    map_optimizers,
+    optimizer_summary,
+)
 from paramtui.core import training
 
 

@@ -12,11 +12,11 @@ import torch
 from safetensors.torch import save_file
 
 from paramtui import open_checkpoint
-from paramtui.analysis import rows
-from paramtui.analysis.findings import ERROR, INFO, WARNING, Finding, Thresholds
-from paramtui.analysis.layers import layer_trends, peer_pattern, trend_key
-from paramtui.analysis.scan import ScanReport, scan
-from paramtui.analysis.stats import StatsCancelled, compute_stats
+from paramtui.analysis.scan import dead_channels
+from paramtui.analysis.scan.findings import ERROR, INFO, WARNING, Finding, Thresholds
+from paramtui.analysis.scan.layers import layer_trends, peer_pattern, trend_key
+from paramtui.analysis.scan.run import ScanReport, scan
+from paramtui.analysis.stats.compute import StatsCancelled, compute_stats
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import TensorInfo
 from paramtui.demo import build_demo
@@ -178,7 +178,7 @@ def test_dead_lines_match_a_reference(
     folder: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, dtype: torch.dtype
 ) -> None:
     """Rows longer than a chunk, chunks spanning rows, conv kernels, a transposed view."""
-    monkeypatch.setattr(rows, "CHUNK", chunk)
+    monkeypatch.setattr(dead_channels, "CHUNK", chunk)
     gen = torch.Generator().manual_seed(3)
     conv = torch.randn(6, 5, 3, 2, generator=gen)
     conv[[0, 4]] = 0
@@ -189,7 +189,7 @@ def test_dead_lines_match_a_reference(
     state = {"conv.weight": conv.to(dtype), "fc.weight": linear.t().to(dtype)}  # not contiguous
     index = open_checkpoint(str(save(state, folder / f"lines-{chunk}-{dtype}.pth")))
     for name, tensor in (("conv.weight", conv), ("fc.weight", linear.t())):
-        lines = rows.dead_lines(index.tensor(name))
+        lines = dead_channels.dead_lines(index.tensor(name))
         flat = tensor.reshape(tensor.shape[0], tensor.shape[1], -1) != 0
         assert list(lines.dead_rows) == torch.nonzero(~flat.any(2).any(1)).flatten().tolist()
         assert list(lines.dead_cols) == torch.nonzero(~flat.any(2).any(0)).flatten().tolist()

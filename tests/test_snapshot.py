@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import paramtui
-from paramtui.analysis.optimizer import (
+from paramtui.analysis.optimizer.map import (
     FROZEN_WITH_STATE,
     NO_STATE,
     NOT_IN_OPTIMIZER,

@@ -12,9 +12,9 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui
-from paramtui.analysis import cache
-from paramtui.analysis import stats as stats_module
-from paramtui.analysis.stats import compute_stats, tensor_stats
+from paramtui.analysis.stats import cache
+from paramtui.analysis.stats import compute as stats_module
+from paramtui.analysis.stats.compute import compute_stats, tensor_stats
 from paramtui.core.model import TensorInfo
 
 

@@ -16,9 +16,9 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui
-from paramtui.analysis import cache, engine, quantiles, snap
-from paramtui.analysis import stats as stats_module
-from paramtui.analysis.stats import StatsCancelled, compute_stats, run_chunks, tensor_stats
+from paramtui.analysis.stats import cache, engine, quantiles, snap
+from paramtui.analysis.stats import compute as stats_module
+from paramtui.analysis.stats.compute import StatsCancelled, compute_stats, run_chunks, tensor_stats
 from paramtui.core import access
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import paramtui
-from paramtui.analysis import cache
-from paramtui.analysis.quantiles import PERCENTILES
-from paramtui.analysis.stats import TensorStats, compute_stats, tensor_stats
+from paramtui.analysis.stats import cache
+from paramtui.analysis.stats.compute import TensorStats, compute_stats, tensor_stats
+from paramtui.analysis.stats.quantiles import PERCENTILES
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor:UserWarning"),

@@ -25,8 +25,9 @@ from sources_helpers import (
 from test_stats import check_against_reference
 
 import paramtui
-from paramtui.analysis import cache, sources
-from paramtui.analysis.stats import StatsCancelled, compute_stats
+from paramtui.analysis.stats import cache
+from paramtui.analysis.stats.compute import StatsCancelled, compute_stats
+from paramtui.core import pieces
 from paramtui.core.errors import UnusableInput
 from paramtui.core.formats import dcp as dcp_format
 from paramtui.core.formats import dcp_load
@@ -88,8 +89,8 @@ def test_gguf_type_the_package_cannot_dequantize(tmp_path: Path) -> None:
     stats = compute_stats(info)
     assert stats.mean is None and stats.count == 512
     assert "cannot dequantize Q8_K" in stats.notes[0] and "pip install -U gguf" in stats.notes[0]
-    with pytest.raises(sources.Unreadable, match="cannot dequantize Q8_K"):
-        sources.region_reader(info)
+    with pytest.raises(pieces.Unreadable, match="cannot dequantize Q8_K"):
+        pieces.region_reader(info)
 
 
 def test_gguf_truncated_blocks_raise_a_clear_error(gguf_file: Path) -> None:
@@ -99,7 +100,7 @@ def test_gguf_truncated_blocks_raise_a_clear_error(gguf_file: Path) -> None:
     with pytest.raises(UnusableInput, match="truncated"):
         compute_stats(beyond)
     with pytest.raises(UnusableInput, match="truncated"):
-        sources.region_reader(beyond)
+        pieces.region_reader(beyond)
 
 
 # ---------------------------------------------------------------- sharded DCP folders
@@ -159,8 +160,8 @@ def test_dcp_chunks_that_do_not_cover_the_tensor_are_explained(tmp_path: Path) -
     stats = compute_stats(info)
     assert stats.mean is None
     assert "saved chunks hold 6 values, not the 12" in stats.notes[0]
-    with pytest.raises(sources.Unreadable, match="hold 6 values"):
-        sources.region_reader(info)
+    with pytest.raises(pieces.Unreadable, match="hold 6 values"):
+        pieces.region_reader(info)
 
 
 def test_a_tensor_without_its_folder_is_explained() -> None:
@@ -170,7 +171,7 @@ def test_a_tensor_without_its_folder_is_explained() -> None:
 
 
 def test_scan_checks_sharded_and_quantized_tensors(sharded, gguf_file: Path) -> None:
-    from paramtui.analysis.scan import scan
+    from paramtui.analysis.scan.run import scan
 
     folder, _ = sharded
     found = scan(paramtui.open_checkpoint(folder))

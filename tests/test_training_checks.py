@@ -13,9 +13,9 @@ from torch import nn
 
 import paramtui
 from optimizer_helpers import net, save, train
-from paramtui.analysis.findings import ERROR, INFO, KINDS, WARNING, Finding
-from paramtui.analysis.scan import scan
-from paramtui.analysis.training_checks import TRAINING_KINDS, training_findings
+from paramtui.analysis.scan.findings import ERROR, INFO, KINDS, WARNING, Finding
+from paramtui.analysis.scan.run import scan
+from paramtui.analysis.scan.training import TRAINING_KINDS, training_findings
 from paramtui.cli_analysis import parse_fail_on
 from paramtui.demo import build_demo
 from paramtui.edits.ops import Freeze

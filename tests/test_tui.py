@@ -202,7 +202,7 @@ async def test_expand_and_collapse_all(st_path: Path) -> None:
 async def test_holding_down_computes_only_where_the_cursor_rests(
     st_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import paramtui.analysis.stats as stats_module
+    import paramtui.analysis.stats.compute as stats_module
 
     computed: list[str] = []
     real = stats_module.compute_stats

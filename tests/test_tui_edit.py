@@ -236,7 +236,13 @@ async def test_make_prune_permanent_renames_in_the_tree(tmp_path: Path) -> None:
 def test_prune_form_parses_fractions_and_refuses_nonsense(tmp_path: Path) -> None:
     from paramtui.core.tree import build_tree
     from paramtui.edits.ops import EditRefused
-    from paramtui.tui.prune_form import FormError, PruneForm, build_op, parse_amount, scope_choices
+    from paramtui.tui.views.prune_form import (
+        FormError,
+        PruneForm,
+        build_op,
+        parse_amount,
+        scope_choices,
+    )
 
     assert parse_amount("30%") == pytest.approx(0.3) and parse_amount(" 0.25 ") == 0.25
     with pytest.raises(FormError):
@@ -263,7 +269,7 @@ def test_prune_form_parses_fractions_and_refuses_nonsense(tmp_path: Path) -> Non
 
 
 def test_marks_fill_slots_for_tensors_and_modules() -> None:
-    from paramtui.tui.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
+    from paramtui.tui.views.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
 
     marks = EditMarks.build(3, ["a.b.w"], {"a.b.w": False, "c.w": True}, dirty=True)
     assert marks.tensor_slots("a.b.w") == (

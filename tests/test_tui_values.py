@@ -12,8 +12,8 @@ import torch
 from paramtui import open_checkpoint
 from paramtui.tui.app import ParamtuiApp
 from paramtui.tui.screens.values import ValuesScreen
-from paramtui.tui.value_format import exact_text, formatter
-from paramtui.tui.value_source import SliceSpec
+from paramtui.tui.views.value_format import exact_text, formatter
+from paramtui.tui.views.value_source import SliceSpec
 from paramtui.tui.widgets.value_grid import ValueGrid
 from tui_helpers import SIZE, asynctest, screen_text, wait_for, wait_for_tree
 from tui_view_helpers import (

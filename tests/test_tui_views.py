@@ -9,16 +9,16 @@ import pytest
 import torch
 from textual.widgets import DataTable
 
-import paramtui.analysis.scan as scan_module
+import paramtui.analysis.scan.run as scan_module
 from paramtui import open_checkpoint
 from paramtui.core.tree import natural_key
 from paramtui.tui.app import ParamtuiApp
-from paramtui.tui.histogram_draw import ColumnLayout, HistogramInput, draw, eighths
 from paramtui.tui.screens.histogram import HistogramScreen, bins_for
 from paramtui.tui.screens.main import MainScreen
 from paramtui.tui.screens.module_table import ModuleTableScreen
 from paramtui.tui.screens.scan import ScanScreen
-from paramtui.tui.value_format import formatter
+from paramtui.tui.views.histogram_draw import ColumnLayout, HistogramInput, draw, eighths
+from paramtui.tui.views.value_format import formatter
 from paramtui.tui.widgets.histogram_plot import HistogramPlot
 from scan_helpers import planted_state, save
 from tui_helpers import SIZE, asynctest, screen_text, tree_of, wait_for, wait_for_tree
@@ -148,7 +148,7 @@ async def test_scan_is_cancelled_by_escape(
     stopped = threading.Event()
 
     def endless(index, progress=None, should_cancel=None, **_):  # type: ignore[no-untyped-def]
-        from paramtui.analysis.stats import StatsCancelled
+        from paramtui.analysis.stats.compute import StatsCancelled
 
         while not should_cancel():
             progress(1, 2, "cube")
@@ -192,8 +192,8 @@ async def test_view_keys_are_dimmed_where_they_do_not_apply(views) -> None:  # t
 
 
 def test_finding_detail_styles_only_the_severity() -> None:
-    from paramtui.analysis.findings import Finding
-    from paramtui.tui.scan_rows import finding_cells, finding_detail
+    from paramtui.analysis.scan.findings import Finding
+    from paramtui.tui.views.scan_rows import finding_cells, finding_detail
 
     finding = Finding("nan", "error", ("a.[b]", "c"), "holds 1 NaN. More words.", {})
     text = finding_detail(finding)

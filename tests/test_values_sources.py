@@ -19,12 +19,12 @@ from sources_helpers import (
 )
 
 import paramtui
-from paramtui.analysis import sources
+from paramtui.core import pieces
 from paramtui.core.formats import dcp_load
 from paramtui.tui.app import ParamtuiApp
-from paramtui.tui.region_source import RegionSource
 from paramtui.tui.screens.values import ValuesScreen
-from paramtui.tui.value_format import formatter
+from paramtui.tui.views.region_source import RegionSource
+from paramtui.tui.views.value_format import formatter
 from paramtui.tui.widgets.value_grid import ValueGrid
 from tui_helpers import SIZE, asynctest, screen_text, wait_for
 from tui_view_helpers import open_view
@@ -69,7 +69,7 @@ def test_gguf_windows_dequantize_only_their_blocks(
 ) -> None:
     gguf = gguf_lib()
     info = paramtui.open_checkpoint(gguf_file).tensor(name)
-    reader = sources.region_reader(info)
+    reader = pieces.region_reader(info)
     seen: list[int] = []
     real = gguf.quants.dequantize
 
@@ -98,7 +98,7 @@ def test_gguf_windows_dequantize_only_their_blocks(
 )
 def test_dcp_windows_match_the_whole_tensor(sharded: Any, name: str, box: Any) -> None:
     folder, state = sharded
-    reader = sources.region_reader(paramtui.open_checkpoint(folder).tensor(name))
+    reader = pieces.region_reader(paramtui.open_checkpoint(folder).tensor(name))
     got = reader.read(box)
     torch.testing.assert_close(got, state[name][box_of(box)], rtol=0, atol=0, equal_nan=True)
     assert reader.exact and reader.dtype == str(state[name].dtype).removeprefix("torch.")

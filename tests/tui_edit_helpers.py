@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from checkpoints import flatten_loaded, training_checkpoint
-from paramtui.analysis.stats import TensorStats
+from paramtui.analysis.stats.compute import TensorStats
 from paramtui.tui.screens.main import MainScreen
 from paramtui.tui.widgets.module_tree import ModuleTree
 from tui_helpers import plain, wait_for, wait_for_tree

@@ -5,6 +5,7 @@ Importing this package does not import torch; its functions import torch when th
 
 from __future__ import annotations
 
+from paramtui.core.select import resolve, select
 from paramtui.edits.effects import EditRecord, TensorEffect
 from paramtui.edits.ops import (
     EditRefused,
@@ -16,7 +17,6 @@ from paramtui.edits.ops import (
     Zero,
 )
 from paramtui.edits.session import EditSession
-from paramtui.edits.targets import resolve, select
 
 __all__ = [
     "EditRecord",

@@ -10,8 +10,8 @@ from paramtui.core.access import unviewable_reason
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.formats.dcp import SHARDED
 from paramtui.core.model import BUFFER, GRADIENT, OPTIMIZER_STATE, TensorInfo
+from paramtui.core.storage import has_overlap
 from paramtui.edits.ops import Freeze, Op, Prune, Unfreeze, Zero
-from paramtui.edits.storage import has_overlap
 
 NO_ZERO_DTYPES = frozenset({"float8_e8m0fnu"})  # a scale format: it has no zero value
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from paramtui.core import storage
 from paramtui.core.model import TensorInfo
-from paramtui.edits import prune, storage
+from paramtui.core.select import Selection, select
+from paramtui.edits import prune
 from paramtui.edits.change import Change, Outcome, SessionState
 from paramtui.edits.checks import refusal
 from paramtui.edits.effects import TensorEffect, grad_note
 from paramtui.edits.ops import EditRefused, Freeze, Op, Prune, Unfreeze, Zero
-from paramtui.edits.targets import Selection, select
 
 if TYPE_CHECKING:
     import torch

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from paramtui.core import storage
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.model import PARAMETER, TensorInfo
-from paramtui.edits import storage
+from paramtui.core.select import select
 from paramtui.edits.change import Change, Outcome, SessionState
 from paramtui.edits.checks import bytes_refusal
 from paramtui.edits.effects import TensorEffect
 from paramtui.edits.ops import EditRefused, MakePrunePermanent
-from paramtui.edits.targets import select
 
 if TYPE_CHECKING:
     import torch

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
+from paramtui.core import storage
 from paramtui.core.errors import TensorNotFound
 from paramtui.core.model import CheckpointIndex, TensorInfo
-from paramtui.edits import storage
 from paramtui.edits.change import Change, Outcome
 from paramtui.edits.effects import EditRecord, TensorEffect, summarize
 from paramtui.edits.execute import execute_content, execute_grad

@@ -48,7 +48,7 @@ def write_bin_shard(session: EditSession, path: str) -> tuple[int, int]:
 
 def shard_state(session: EditSession) -> tuple[dict[str, torch.Tensor], dict[int, str]]:
     """(name -> tensor sharing storages like the source, storage data_ptr -> save device)."""
-    from paramtui.edits.storage import typed_view
+    from paramtui.core.storage import typed_view
 
     edited = session.edited_storages()
     bases: dict[str, torch.Tensor | None] = {}
@@ -78,7 +78,7 @@ def _mapped_storage(info: TensorInfo) -> torch.Tensor | None:
         raise SaveRefused(f"cannot write '{info.name}' to a .bin shard: {reason}.")
     assert loc is not None
     if loc.offset % info.itemsize:
-        from paramtui.edits.storage import read_storage
+        from paramtui.core.storage import read_storage
 
         return read_storage(info)  # unaligned (legacy files): a private copy
     return access.open_storage_bytes(info)

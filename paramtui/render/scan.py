@@ -14,9 +14,9 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from paramtui.analysis.findings import ERROR, INFO, WARNING, Finding
-from paramtui.analysis.layers import LayerTrend
-from paramtui.analysis.scan import ScanReport
+from paramtui.analysis.scan.findings import ERROR, INFO, WARNING, Finding
+from paramtui.analysis.scan.layers import LayerTrend
+from paramtui.analysis.scan.run import ScanReport
 from paramtui.render.format import human_bytes, safe_text
 from paramtui.render.tables import titled_table
 

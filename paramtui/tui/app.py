@@ -17,11 +17,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
 from paramtui.core.model import CheckpointIndex
-from paramtui.tui import fmt
 from paramtui.tui.messages import SourceReplaced
 from paramtui.tui.screens.confirm import Choice, ChoiceScreen
 from paramtui.tui.screens.help import HelpScreen
 from paramtui.tui.screens.main import MainScreen
+from paramtui.tui.views import fmt
 from paramtui.tui.workspace import Workspace
 
 QUIT_CHOICES = (

@@ -9,12 +9,12 @@ from textual.message import Message
 from paramtui.core.tree import ModuleNode
 
 if TYPE_CHECKING:
-    from paramtui.analysis.optimizer_step import OptimizerSummary
-    from paramtui.analysis.scan import ScanReport
-    from paramtui.analysis.stats import TensorStats
+    from paramtui.analysis.optimizer.step import OptimizerSummary
+    from paramtui.analysis.scan.run import ScanReport
+    from paramtui.analysis.stats.compute import TensorStats
     from paramtui.edits.effects import EditRecord
     from paramtui.io.save import SaveReport
-    from paramtui.tui.edit_marks import EditMarks
+    from paramtui.tui.views.edit_marks import EditMarks
 
 
 class TreeBuilt(Message):

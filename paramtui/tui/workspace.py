@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paramtui.core.model import CheckpointIndex, TensorInfo
-from paramtui.tui.edit_marks import EditMarks
-from paramtui.tui.stats_task import StatsJob
+from paramtui.tui.tasks.stats import StatsJob
+from paramtui.tui.views.edit_marks import EditMarks
 
 if TYPE_CHECKING:
-    from paramtui.analysis.optimizer import OptimizerMap
-    from paramtui.analysis.optimizer_step import OptimizerSummary
-    from paramtui.analysis.scan import ScanReport
-    from paramtui.analysis.stats import TensorStats
+    from paramtui.analysis.optimizer.map import OptimizerMap
+    from paramtui.analysis.optimizer.step import OptimizerSummary
+    from paramtui.analysis.scan.run import ScanReport
+    from paramtui.analysis.stats.compute import TensorStats
     from paramtui.edits.session import EditSession
 
 
@@ -91,7 +91,7 @@ class Workspace:
     def optimizer_maps(self) -> list[OptimizerMap]:
         """The file's optimizers mapped to parameter names, computed once (call from a worker)."""
         if self._optimizer_maps is None:
-            from paramtui.analysis.optimizer import map_optimizers
+            from paramtui.analysis.optimizer.map import map_optimizers
 
             self._optimizer_maps = map_optimizers(self.index)
         return self._optimizer_maps

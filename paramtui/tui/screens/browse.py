@@ -32,8 +32,8 @@ from paramtui.tui.messages import (
     TorchLoaded,
     TreeBuilt,
 )
-from paramtui.tui.optimizer_task import run_optimizer
-from paramtui.tui.stats_task import StatsJob, run_stats
+from paramtui.tui.tasks.optimizer import run_optimizer
+from paramtui.tui.tasks.stats import StatsJob, run_stats
 from paramtui.tui.widgets.describe_optimizer import optimizer_section
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.filter_input import FilterInput

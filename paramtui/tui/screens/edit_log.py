@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from paramtui.tui import fmt
+from paramtui.tui.views import fmt
 
 if TYPE_CHECKING:
     from paramtui.edits.effects import EditRecord

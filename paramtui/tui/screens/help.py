@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from paramtui.tui.edit_marks import LEGEND
+from paramtui.tui.views.edit_marks import LEGEND
 
 KEYS = [
     ("↑ ↓", "move through the tree"),

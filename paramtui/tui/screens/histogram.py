@@ -17,16 +17,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from paramtui.tui import fmt
-from paramtui.tui.edit_marks import EDITED
-from paramtui.tui.histogram_draw import QUANTILES, HistogramInput
 from paramtui.tui.messages import StatsComputed, StatsFailed, StatsProgressed
-from paramtui.tui.stats_task import StatsJob, run_stats
-from paramtui.tui.value_format import formatter
+from paramtui.tui.tasks.stats import StatsJob, run_stats
+from paramtui.tui.views import fmt
+from paramtui.tui.views.edit_marks import EDITED
+from paramtui.tui.views.histogram_draw import QUANTILES, HistogramInput
+from paramtui.tui.views.value_format import formatter
 from paramtui.tui.widgets.histogram_plot import HistogramPlot
 
 if TYPE_CHECKING:
-    from paramtui.analysis.stats import TensorStats
+    from paramtui.analysis.stats.compute import TensorStats
 
 MIN_BINS, MAX_BINS = 32, 256
 PLOT_MARGIN = 2  # columns of padding around the plot

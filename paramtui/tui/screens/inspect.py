@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from paramtui.analysis.sources import is_composite
 from paramtui.core.access import unviewable_reason
 from paramtui.core.model import TensorInfo
+from paramtui.core.pieces import is_composite
 from paramtui.core.tree import ModuleNode
 from paramtui.tui.messages import ModuleHighlighted
 from paramtui.tui.screens.browse import BrowseScreen

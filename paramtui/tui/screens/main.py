@@ -17,14 +17,14 @@ from textual.binding import Binding, BindingType
 
 from paramtui.core.errors import ParamtuiError
 from paramtui.core.tree import ModuleNode
-from paramtui.tui import fmt
-from paramtui.tui.edit_marks import EditMarks, marks_of
-from paramtui.tui.edit_rules import Applicability, describe_scope, is_large, notice
 from paramtui.tui.messages import EditFailed, EditFinished, ModuleHighlighted, SourceReplaced
-from paramtui.tui.prune_form import scope_size
-from paramtui.tui.save_text import same_file
 from paramtui.tui.screens.confirm import confirm
 from paramtui.tui.screens.inspect import InspectScreen
+from paramtui.tui.views import fmt
+from paramtui.tui.views.edit_marks import EditMarks, marks_of
+from paramtui.tui.views.edit_rules import Applicability, describe_scope, is_large, notice
+from paramtui.tui.views.prune_form import scope_size
+from paramtui.tui.views.save_text import same_file
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.module_tree import ModuleTree
 from paramtui.tui.workspace import Workspace

@@ -18,9 +18,10 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.tree import ModuleNode
-from paramtui.tui import fmt
 from paramtui.tui.messages import ModuleRowsComputed
-from paramtui.tui.module_rows import (
+from paramtui.tui.tasks.stats import StatsJob
+from paramtui.tui.views import fmt
+from paramtui.tui.views.module_rows import (
     COLUMNS,
     MAX_ROWS,
     ModuleRow,
@@ -28,7 +29,6 @@ from paramtui.tui.module_rows import (
     compute_rows,
     module_rows,
 )
-from paramtui.tui.stats_task import StatsJob
 from paramtui.tui.workspace import Workspace
 
 SORT_KEYS = Binding.Group("Sort by column", compact=True)

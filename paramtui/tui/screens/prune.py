@@ -20,9 +20,9 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioSet, Static
 
 from paramtui.core.errors import ParamtuiError
 from paramtui.core.tree import ModuleNode
-from paramtui.tui import fmt
 from paramtui.tui.messages import PreviewComputed
-from paramtui.tui.prune_form import (
+from paramtui.tui.views import fmt
+from paramtui.tui.views.prune_form import (
     FormError,
     Mode,
     PruneForm,

@@ -21,8 +21,8 @@ from textual.widgets import Button, Checkbox, Input, ProgressBar, Static
 
 from paramtui.core.errors import ParamtuiError, SaveRefused
 from paramtui.tui.messages import SaveFinished, SaveProgressed
-from paramtui.tui.save_text import format_hint, report_text, same_file
 from paramtui.tui.screens.confirm import confirm
+from paramtui.tui.views.save_text import format_hint, report_text, same_file
 from paramtui.tui.widgets.toggles import LegibleCheckbox
 
 FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")

@@ -19,20 +19,20 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from paramtui.tui import fmt
 from paramtui.tui.messages import ScanFailed, ScanFinished, ScanProgressed
-from paramtui.tui.scan_rows import (
+from paramtui.tui.tasks.scan import run_scan
+from paramtui.tui.views import fmt
+from paramtui.tui.views.scan_rows import (
     finding_cells,
     finding_detail,
     summary_text,
     trend_cells,
     trend_target,
 )
-from paramtui.tui.scan_task import run_scan
 from paramtui.tui.workspace import Workspace
 
 if TYPE_CHECKING:
-    from paramtui.analysis.scan import ScanReport
+    from paramtui.analysis.scan.run import ScanReport
 
 FINDING_COLUMNS = ("severity", "kind", "tensor", "what")
 TREND_COLUMNS = ("pattern", "N", "L2 norm along N", "|max| along N", "norm range")

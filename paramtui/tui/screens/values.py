@@ -16,12 +16,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from paramtui.core.model import TensorInfo
-from paramtui.tui import fmt
-from paramtui.tui.edit_marks import EDITED
 from paramtui.tui.messages import ValuesFailed, ValuesOpened
-from paramtui.tui.region_source import source_for
-from paramtui.tui.value_format import bits_text, exact_text, formatter
-from paramtui.tui.value_source import SliceSpec, ValueSource, open_values
+from paramtui.tui.views import fmt
+from paramtui.tui.views.edit_marks import EDITED
+from paramtui.tui.views.region_source import source_for
+from paramtui.tui.views.value_format import bits_text, exact_text, formatter
+from paramtui.tui.views.value_source import SliceSpec, ValueSource, open_values
 from paramtui.tui.widgets.prompt_input import PromptInput
 from paramtui.tui.widgets.value_grid import ValueGrid
 

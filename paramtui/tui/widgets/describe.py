@@ -13,8 +13,8 @@ from rich.text import Text
 
 from paramtui.core.model import CheckpointIndex, TensorInfo
 from paramtui.core.tree import ModuleNode
-from paramtui.tui import fmt
-from paramtui.tui.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
+from paramtui.tui.views import fmt
+from paramtui.tui.views.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
 
 NOT_RECORDED = "not recorded"
 MAX_META_ROWS = 60

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from paramtui.tui import fmt
+from paramtui.tui.views import fmt
 from paramtui.tui.widgets.describe import Row, rows_table, section
 
 if TYPE_CHECKING:
-    from paramtui.analysis.optimizer_step import OptimizerSummary, StepSizeSummary
+    from paramtui.analysis.optimizer.step import OptimizerSummary, StepSizeSummary
 
 TITLE = "Optimizer"
 KINDS = {"adam": "Adam-like", "sgd": "SGD-like", "other": "other", "no state": "no state"}

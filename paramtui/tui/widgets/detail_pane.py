@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from paramtui.core.model import CheckpointIndex
 from paramtui.core.tree import ModuleNode
-from paramtui.tui.edit_marks import EditMarks
+from paramtui.tui.views.edit_marks import EditMarks
 from paramtui.tui.widgets.describe import describe
 from paramtui.tui.widgets.stats_view import StatsView
 

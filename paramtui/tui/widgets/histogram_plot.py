@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from paramtui.tui.histogram_draw import AXIS, BAR, MARK, ZERO, HistogramInput, draw
+from paramtui.tui.views.histogram_draw import AXIS, BAR, MARK, ZERO, HistogramInput, draw
 
 ROLE_CLASSES = {
     BAR: "histogram-plot--bar",

@@ -16,9 +16,9 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from paramtui.core.tree import ModuleNode
-from paramtui.tui import fmt
-from paramtui.tui.edit_marks import EditMarks, Slots
 from paramtui.tui.messages import ModuleHighlighted
+from paramtui.tui.views import fmt
+from paramtui.tui.views.edit_marks import EditMarks, Slots
 
 NAME_WIDTH = 24  # sibling names are padded up to this many cells so the numbers line up
 EXPAND_ALL_LIMIT = 2000  # `e` opens a whole subtree only when it holds at most this many tensors

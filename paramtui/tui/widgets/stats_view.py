@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
-from paramtui.tui import fmt
+from paramtui.tui.views import fmt
 
 if TYPE_CHECKING:
-    from paramtui.analysis.stats import TensorStats
+    from paramtui.analysis.stats.compute import TensorStats
 
 
 def stats_table(stats: TensorStats) -> Table:

@@ -17,9 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 
-from paramtui.tui.grid_plan import GridPlan, plan_grid
-from paramtui.tui.value_format import INF, NAN, ZERO
-from paramtui.tui.value_source import ValueSource
+from paramtui.tui.views.grid_plan import GridPlan, plan_grid
+from paramtui.tui.views.value_format import INF, NAN, ZERO
+from paramtui.tui.views.value_source import ValueSource
 
 WHEEL_ROWS = 3
 
