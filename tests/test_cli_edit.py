@@ -149,7 +149,7 @@ def test_edit_json(demo: Path, tmp_path: Path) -> None:
     proc = run("edit", demo, out, *EDITS, "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["schema"] == "paramtui.edit/1"
+    assert doc["schema"] == "paramtui.edit/2"
     assert (doc["source"], doc["dest"], doc["dry_run"]) == (str(demo), str(out), False)
     assert [e["op"] for e in doc["edits"]] == ["Freeze", "Zero", "Prune"]
     zero = doc["edits"][1]
@@ -322,7 +322,7 @@ def test_sharded_folders_keep_freeze_intents(
     proc = run("convert", edited[0], folder, *args, "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["schema"] == "paramtui.convert/1" and doc["save"]["verified"] is True
+    assert doc["schema"] == "paramtui.convert/2" and doc["save"]["verified"] is True
     assert len(doc["save"]["files"]) > 1
     frozen = {t.name for t in paramtui.open_checkpoint(folder) if t.requires_grad is False}
     assert len(frozen) == 16 and all(n.startswith("model.blocks.0.") for n in frozen)

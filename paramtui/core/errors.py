@@ -29,3 +29,9 @@ class SaveRefused(ParamtuiError):
     """A save that cannot be done as asked; the message names what and the lossless way out."""
 
     exit_code = 2
+
+
+class EditRefused(ParamtuiError):
+    """An edit that cannot be applied as asked; the message says why and what to do."""
+
+    exit_code = 2

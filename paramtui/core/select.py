@@ -7,8 +7,8 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paramtui.core.errors import EditRefused
 from paramtui.core.model import CheckpointIndex
-from paramtui.edits.ops import EditRefused
 
 GLOB_CHARS = frozenset("*?[")
 

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 
 from paramtui.core import access, live
 from paramtui.core.dtypes import dtype_info
-from paramtui.core.errors import UnusableInput
+from paramtui.core.errors import EditRefused, UnusableInput
 from paramtui.core.formats.dcp import SHARDED
 from paramtui.core.model import TensorInfo
-from paramtui.edits.ops import EditRefused
 
 if TYPE_CHECKING:
     import torch

@@ -5,10 +5,10 @@ Importing this package does not import torch; its functions import torch when th
 
 from __future__ import annotations
 
+from paramtui.core.errors import EditRefused
 from paramtui.core.select import resolve, select
 from paramtui.edits.effects import EditRecord, TensorEffect
 from paramtui.edits.ops import (
-    EditRefused,
     Freeze,
     MakePrunePermanent,
     Op,

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from paramtui.core import storage
+from paramtui.core.errors import EditRefused
 from paramtui.core.model import TensorInfo
 from paramtui.core.select import Selection, select
 from paramtui.edits import prune
 from paramtui.edits.change import Change, Outcome, SessionState
 from paramtui.edits.checks import refusal
 from paramtui.edits.effects import TensorEffect, grad_note
-from paramtui.edits.ops import EditRefused, Freeze, Op, Prune, Unfreeze, Zero
+from paramtui.edits.ops import Freeze, Op, Prune, Unfreeze, Zero
 
 if TYPE_CHECKING:
     import torch

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paramtui.core import live
+from paramtui.core.errors import EditRefused
 from paramtui.core.model import CheckpointIndex
 from paramtui.edits.change import Change
-from paramtui.edits.ops import EditRefused, MakePrunePermanent, Op
+from paramtui.edits.ops import MakePrunePermanent, Op
 
 if TYPE_CHECKING:
     import torch

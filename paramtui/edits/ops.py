@@ -11,15 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from paramtui.core.errors import ParamtuiError
+from paramtui.core.errors import EditRefused
 
 Scope = Literal["tensor", "global"]
-
-
-class EditRefused(ParamtuiError):
-    """An edit that cannot be applied as asked; the message says why and what to do."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from paramtui.core import storage
 from paramtui.core.dtypes import dtype_info
+from paramtui.core.errors import EditRefused
 from paramtui.core.model import PARAMETER, TensorInfo
 from paramtui.core.select import select
 from paramtui.edits.change import Change, Outcome, SessionState
 from paramtui.edits.checks import bytes_refusal
 from paramtui.edits.effects import TensorEffect
-from paramtui.edits.ops import EditRefused, MakePrunePermanent
+from paramtui.edits.ops import MakePrunePermanent
 
 if TYPE_CHECKING:
     import torch

@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from paramtui.core import storage
-from paramtui.core.errors import TensorNotFound
+from paramtui.core.errors import EditRefused, TensorNotFound
 from paramtui.core.model import CheckpointIndex, TensorInfo
 from paramtui.edits.change import Change, Outcome
 from paramtui.edits.effects import EditRecord, TensorEffect, summarize
 from paramtui.edits.execute import execute_content, execute_grad
 from paramtui.edits.live import writer_for
-from paramtui.edits.ops import EditRefused, Freeze, MakePrunePermanent, Op, Prune, Unfreeze, Zero
+from paramtui.edits.ops import Freeze, MakePrunePermanent, Op, Prune, Unfreeze, Zero
 from paramtui.edits.permanent import execute_permanent
 
 if TYPE_CHECKING:

@@ -38,7 +38,7 @@ from paramtui.core.model import DataLocation, TensorInfo
 if TYPE_CHECKING:
     import torch
 
-    from paramtui.edits.session import EditSession
+    from paramtui.core.state import CheckpointState
 
 FORMAT = "torch distributed checkpoint"  # CheckpointIndex.format of a DCP folder
 INTENTS_FILE = intents.DCP_FILE
@@ -79,7 +79,7 @@ class DcpView:
     release its pages as they do for the source's). Everything else is the session's (attribute
     access is delegated). Use as a context manager: the scratch files go on exit."""
 
-    def __init__(self, session: EditSession, scratch_beside: str) -> None:
+    def __init__(self, session: CheckpointState, scratch_beside: str) -> None:
         self._session = session
         self._folder = session.index.path
         self._beside = scratch_beside

@@ -23,10 +23,10 @@ from paramtui.io.dcp_source import (
 from paramtui.io.save_torch import append_intents
 
 if TYPE_CHECKING:
-    from paramtui.edits.session import EditSession
+    from paramtui.core.state import CheckpointState
 
 
-def write_torch_from_dcp(session: EditSession, out: BinaryIO) -> None:
+def write_torch_from_dcp(session: CheckpointState, out: BinaryIO) -> None:
     """torch.save the DCP source of `session` (a DcpView with a scratch folder) into `out`."""
     import torch
 

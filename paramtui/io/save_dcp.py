@@ -18,7 +18,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from paramtui.core.errors import SaveRefused
 from paramtui.io.atomic import atomic_folder
@@ -34,32 +34,29 @@ from paramtui.io.dcp_source import (
     recorded_intents,
     write_intents,
 )
+from paramtui.io.report import SaveReport
 from paramtui.io.save_safetensors import release_if_mapped
 
 if TYPE_CHECKING:
-    from paramtui.edits.session import EditSession
-    from paramtui.io.save import SaveReport
-
+    from paramtui.core.state import CheckpointState
 METHOD = "torch.distributed.checkpoint.save"
 _WAY_OUT = "Save it as .pth or .safetensors instead."
 
 
 def save_dcp(
-    session: EditSession,
+    session: CheckpointState,
     dest: str,
     *,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> SaveReport:
     """Write the session's checkpoint, edits applied, as a new DCP folder at `dest`."""
-    from paramtui.io.save import SaveReport
-
     say = progress or (lambda _: None)
     start = time.perf_counter()
     _refuse_inside(session, dest)
     dcp = is_dcp_source(session.index)
     view = DcpView(session, scratch_beside=dest) if dcp else None
-    values = cast("EditSession", view) if view is not None else session
+    values = view if view is not None else session
     state, lazy, notes = _dcp_state(values) if dcp else _loaded_state(session)
     checks = [0]
 
@@ -88,7 +85,7 @@ def save_dcp(
     )
 
 
-def _refuse_inside(session: EditSession, dest: str) -> None:
+def _refuse_inside(session: CheckpointState, dest: str) -> None:
     """Replacing a folder deletes what it holds: never the source (unless it is the folder)."""
     target = os.path.abspath(dest)
     if target == os.path.abspath(session.index.path):
@@ -102,7 +99,7 @@ def _refuse_inside(session: EditSession, dest: str) -> None:
             )
 
 
-def _dcp_state(values: EditSession) -> tuple[dict[str, Any], set[str], list[str]]:
+def _dcp_state(values: CheckpointState) -> tuple[dict[str, Any], set[str], list[str]]:
     """The nested state of a DCP source: a meta placeholder per tensor, payloads as they are."""
     import torch
 
@@ -126,7 +123,7 @@ def _dcp_state(values: EditSession) -> tuple[dict[str, Any], set[str], list[str]
     return nest(entries), set(values.names()), []
 
 
-def _loaded_state(session: EditSession) -> tuple[dict[str, Any], set[str], list[str]]:
+def _loaded_state(session: CheckpointState) -> tuple[dict[str, Any], set[str], list[str]]:
     """The state of a non-DCP source: loaded weights-only (mmap'd), edits swapped in."""
     from paramtui.io.save_torch import ZIP_FORMATS, load_weights_only, locate
 
@@ -151,7 +148,7 @@ def _loaded_state(session: EditSession) -> tuple[dict[str, Any], set[str], list[
     return obj, set(), _loaded_notes(session, obj, pickled)
 
 
-def _loaded_notes(session: EditSession, obj: dict[str, Any], pickled: bool) -> list[str]:
+def _loaded_notes(session: CheckpointState, obj: dict[str, Any], pickled: bool) -> list[str]:
     """What a DCP folder cannot carry over from this source (said, never silently dropped)."""
     notes = []
     if not pickled and session.index.file_metadata:
@@ -175,7 +172,7 @@ def _has_versions(obj: Any, depth: int = 0) -> bool:
     return any(_has_versions(child, depth + 1) for child in children)
 
 
-def _write(values: EditSession, state: dict[str, Any], lazy: set[str], folder: str) -> None:
+def _write(values: CheckpointState, state: dict[str, Any], lazy: set[str], folder: str) -> None:
     from torch.distributed.checkpoint.filesystem import FileSystemWriter
     from torch.distributed.checkpoint.state_dict_saver import save
 
@@ -194,7 +191,7 @@ def _write(values: EditSession, state: dict[str, Any], lazy: set[str], folder: s
         ) from None
 
 
-def _planner(values: EditSession, lazy: set[str]) -> Any:
+def _planner(values: CheckpointState, lazy: set[str]) -> Any:
     """A DefaultSavePlanner that fetches each lazy tensor when torch writes it."""
     from torch.distributed.checkpoint.default_planner import DefaultSavePlanner
 
@@ -217,7 +214,7 @@ def _planner(values: EditSession, lazy: set[str]) -> Any:
     return LazySavePlanner()
 
 
-def _verify(values: EditSession, folder: str, dest: str) -> int:
+def _verify(values: CheckpointState, folder: str, dest: str) -> int:
     from paramtui.io.verify import verified
 
     source = values.index.path

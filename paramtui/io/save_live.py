@@ -15,20 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from paramtui.core.errors import SaveRefused
 from paramtui.io.atomic import atomic_output
+from paramtui.io.report import SaveReport
 from paramtui.io.save_torch import append_intents
 
 if TYPE_CHECKING:
     import torch
 
-    from paramtui.edits.session import EditSession
-    from paramtui.io.save import SaveReport
-
+    from paramtui.core.state import CheckpointState
 BLOCK_ELEMS = 1 << 22
 METHOD = "torch.save of the live state_dict"
 
 
 def save_live(
-    session: EditSession,
+    session: CheckpointState,
     dest: str,
     fmt: str,
     *,
@@ -38,7 +37,6 @@ def save_live(
     import torch
 
     from paramtui.core.live import source_of
-    from paramtui.io.save import SaveReport
 
     source = source_of(session.index)
     assert source is not None

@@ -22,8 +22,11 @@ from paramtui.core import intents, training
 from paramtui.core.errors import SaveRefused
 from paramtui.core.model import CheckpointIndex
 from paramtui.core.prefix import StripPlan, stripped_index
+from paramtui.core.state import SourceState
 from paramtui.io.atomic import atomic_output
-from paramtui.io.save import SaveReport, output_format, save
+from paramtui.io.destination import output_format
+from paramtui.io.report import SaveReport
+from paramtui.io.save_file import save_file
 from paramtui.io.save_torch import (
     ZIP_FORMATS,
     append_intents,
@@ -47,8 +50,6 @@ def save_renamed(
     progress: Say | None = None,
 ) -> SaveReport:
     """Write `index`'s checkpoint to `dest` with the plan's names; returns the save report."""
-    from paramtui.edits.session import EditSession
-
     if training.is_snapshot(index):
         raise SaveRefused(
             f"{index.path} is a paramtui snapshot, whose gradients, flags and optimizer state "
@@ -56,17 +57,22 @@ def save_renamed(
             "the snapshot of the unwrapped model (model.module) instead."
         )
     fmt = output_format(dest, format)
-    session = EditSession(stripped_index(index, plan))
+    session = SourceState(stripped_index(index, plan))
     say = progress or (lambda _: None)
     if fmt == "safetensors":
-        report = save(session, dest, format=fmt, overwrite=overwrite, allow_untie=allow_untie,
-                      tensors_only=tensors_only, progress=say)  # fmt: skip
+        report = save_file(session, dest, fmt, overwrite=overwrite, allow_untie=allow_untie,
+                           tensors_only=tensors_only, progress=say)  # fmt: skip
         return dataclasses.replace(report, notes=[plan.describe(), *report.notes])
     return _save_torch(index, plan, session, dest, overwrite, say)
 
 
 def _save_torch(
-    index: CheckpointIndex, plan: StripPlan, session: Any, dest: str, overwrite: bool, say: Say
+    index: CheckpointIndex,
+    plan: StripPlan,
+    session: SourceState,
+    dest: str,
+    overwrite: bool,
+    say: Say,
 ) -> SaveReport:
     import torch
 

@@ -20,13 +20,13 @@ from paramtui.core.errors import SaveRefused
 if TYPE_CHECKING:
     import torch
 
-    from paramtui.edits.session import EditSession
+    from paramtui.core.state import CheckpointState
 
 CODES = {name: code for code, name in SAFETENSORS_DTYPES.items()}
 BLOCK_ELEMS = 4 << 20
 
 
-def check_storable(session: EditSession, *, allow_untie: bool, tensors_only: bool) -> list[str]:
+def check_storable(session: CheckpointState, *, allow_untie: bool, tensors_only: bool) -> list[str]:
     """Raise SaveRefused for what safetensors cannot hold; return notes on what changes form."""
     index, names = session.index, session.names()
     problems, notes = [], []
@@ -61,7 +61,7 @@ def check_storable(session: EditSession, *, allow_untie: bool, tensors_only: boo
     return notes
 
 
-def write_safetensors(session: EditSession, out: BinaryIO) -> None:
+def write_safetensors(session: CheckpointState, out: BinaryIO) -> None:
     names = session.names()
     header: dict[str, object] = {}
     metadata = dict(session.index.file_metadata) if session.index.format == "safetensors" else {}
@@ -91,7 +91,7 @@ def write_safetensors(session: EditSession, out: BinaryIO) -> None:
         release_if_mapped(session, name)
 
 
-def release_if_mapped(session: EditSession, name: str) -> None:
+def release_if_mapped(session: CheckpointState, name: str) -> None:
     """Drop the page-cache pages of an unedited tensor we just streamed (keeps RSS flat)."""
     from paramtui.core.access import release_pages
 
@@ -118,7 +118,7 @@ def _bytes(flat: torch.Tensor) -> memoryview:
     return memoryview(flat.contiguous().view(torch.uint8).numpy())  # type: ignore[arg-type]
 
 
-def _shared_groups(session: EditSession, names: list[str]) -> list[list[str]]:
+def _shared_groups(session: CheckpointState, names: list[str]) -> list[list[str]]:
     present = set(names)
     return [
         [n for n in group if n in present]

@@ -20,12 +20,12 @@ from paramtui.core.formats.zipdir import read_directory
 from paramtui.io.zipwrite import ZipWriter
 
 if TYPE_CHECKING:
-    from paramtui.edits.session import EditSession
+    from paramtui.core.state import CheckpointState
 
 ZIP_FORMATS = ("torch zip", "torchscript")
 
 
-def save_with_torch(session: EditSession, out: BinaryIO, out_path: str) -> list[str]:
+def save_with_torch(session: CheckpointState, out: BinaryIO, out_path: str) -> list[str]:
     """torch.save the edited checkpoint into `out` (an open temp file named `out_path`)."""
     import torch
 
@@ -41,7 +41,7 @@ def save_with_torch(session: EditSession, out: BinaryIO, out_path: str) -> list[
     return notes
 
 
-def _load_source(session: EditSession) -> tuple[Any, dict[int, str]]:
+def _load_source(session: CheckpointState) -> tuple[Any, dict[int, str]]:
     why = (
         "Edits that keep the same tensor names are saved losslessly without it: undo the edit "
         "that added or removed names (making a prune permanent), or save to .safetensors."
@@ -75,7 +75,7 @@ def load_weights_only(index: Any, session: Any, way_out: str) -> tuple[Any, dict
     return obj, devices
 
 
-def _apply_session(obj: Any, session: EditSession) -> list[str]:
+def _apply_session(obj: Any, session: CheckpointState) -> list[str]:
     import torch
 
     index = session.index
@@ -90,7 +90,7 @@ def _apply_session(obj: Any, session: EditSession) -> list[str]:
     return _apply_structure(obj, session, current)
 
 
-def _apply_structure(obj: Any, session: EditSession, current: list[str]) -> list[str]:
+def _apply_structure(obj: Any, session: CheckpointState, current: list[str]) -> list[str]:
     before = set(session.index.tensors)
     removed = [n for n in session.index.tensors if n not in set(current)]
     added = [n for n in current if n not in before]
@@ -140,7 +140,7 @@ def get_path(obj: Any, dotted: str) -> Any:
     return container[key]
 
 
-def _edited_devices(session: EditSession) -> dict[int, str]:
+def _edited_devices(session: CheckpointState) -> dict[int, str]:
     out = {}
     for storage_id, copy in session.edited_storages().items():
         names = session.sharing(storage_id)

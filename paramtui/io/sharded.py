@@ -15,18 +15,15 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, cast
 
 from paramtui.core.errors import SaveRefused
+from paramtui.core.state import CheckpointState
 from paramtui.io.atomic import atomic_output
-from paramtui.io.save import save
+from paramtui.io.report import SaveReport
+from paramtui.io.save_file import save_file
 from paramtui.io.save_safetensors import check_storable
 from paramtui.io.sharded_bin import write_bin_shard
 from paramtui.io.subset import SessionSubset
-
-if TYPE_CHECKING:
-    from paramtui.edits.session import EditSession
 
 DEFAULT_SHARD_SIZE = 5 * 10**9  # transformers' default max_shard_size ("5GB")
 LAYOUTS = {
@@ -48,26 +45,6 @@ _UNITS = {
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*$")
 
 
-@dataclass(frozen=True)
-class ShardedReport:
-    """A SaveReport for a folder: `path` is the folder, `files` its shards, then the index."""
-
-    path: str
-    format: str
-    method: str
-    bytes_written: int
-    seconds: float
-    edited: list[str]
-    verified: bool
-    checks: int
-    notes: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    index_file: str = ""
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
 def parse_size(text: str) -> int:
     """'2GB' -> 2*10**9, '500MiB' -> 500*2**20, '1000' -> 1000 bytes (as transformers reads
     max_shard_size: decimal units, binary with an 'i')."""
@@ -84,7 +61,17 @@ def parse_size(text: str) -> int:
     return size
 
 
-def plan_shards(session: EditSession, format: str, max_bytes: int) -> list[list[str]]:
+def shard_bytes(size: int | str | None) -> int:
+    if size is None:
+        return DEFAULT_SHARD_SIZE
+    if isinstance(size, str):
+        return parse_size(size)
+    if size <= 0:
+        raise SaveRefused(f"the shard size must be positive, not {size}.")
+    return size
+
+
+def plan_shards(session: CheckpointState, format: str, max_bytes: int) -> list[list[str]]:
     """Names split into shards of at most `max_bytes` of tensor data (a storage group larger
     than that gets a shard of its own), in file order, tied names kept together."""
     shards: list[list[str]] = [[]]
@@ -101,22 +88,23 @@ def plan_shards(session: EditSession, format: str, max_bytes: int) -> list[list[
 
 
 def write_sharded(
-    session: EditSession,
+    session: CheckpointState,
     folder: str,
     *,
     format: str = "safetensors",
-    max_shard_size: int = DEFAULT_SHARD_SIZE,
+    max_shard_size: int | str | None = None,
     overwrite: bool = False,
     allow_untie: bool = False,
     tensors_only: bool = False,
     progress: Callable[[str], None] | None = None,
-) -> ShardedReport:
-    """Write the session's tensors as a sharded folder. Every shard is verified before it
-    replaces anything (SaveRefused otherwise); the index is written last."""
+) -> SaveReport:
+    """Write the state's tensors as a sharded folder, shards of at most `max_shard_size` bytes
+    (or text such as "2GB"; default 5GB). Every shard is verified before it replaces anything
+    (SaveRefused otherwise); the index is written last."""
     say = progress or (lambda _: None)
     start = time.perf_counter()
     notes = _check(session, format, allow_untie=allow_untie, tensors_only=tensors_only)
-    shards = plan_shards(session, format, max_shard_size)
+    shards = plan_shards(session, format, shard_bytes(max_shard_size))
     pattern, index_name = LAYOUTS[format]
     files = [pattern.format(i + 1, len(shards)) for i in range(len(shards))]
     _prepare_folder(session, folder, files + [index_name], overwrite)
@@ -134,13 +122,14 @@ def write_sharded(
     edited = [n for n in session.names() if session.is_edited(n)]
     method = "sharded safetensors writer" if format == "safetensors" else "sharded torch.save"
     seconds = time.perf_counter() - start
-    return ShardedReport(
-        folder, format, method, written, seconds, edited, True, checks, notes, files, index_name
-    )
+    return SaveReport(
+        folder, format, method, written, seconds, edited, True, checks, notes,
+        files=files, index_file=index_name,
+    )  # fmt: skip
 
 
 def _check(
-    session: EditSession, format: str, *, allow_untie: bool, tensors_only: bool
+    session: CheckpointState, format: str, *, allow_untie: bool, tensors_only: bool
 ) -> list[str]:
     """Refuse what the folder cannot hold (before anything is written); notes on what changes."""
     if format == "safetensors":
@@ -162,7 +151,9 @@ def _check(
     )
 
 
-def _prepare_folder(session: EditSession, folder: str, names: list[str], overwrite: bool) -> None:
+def _prepare_folder(
+    session: CheckpointState, folder: str, names: list[str], overwrite: bool
+) -> None:
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise SaveRefused(f"{folder} is a file, not a folder; give a folder path for the shards.")
     sources = {os.path.realpath(p) for p in [session.index.path, *session.index.files]}
@@ -201,12 +192,14 @@ def _stale_files(folder: str, index_name: str, files: list[str]) -> list[str]:
     ]
 
 
-def _write_shard(session: EditSession, names: list[str], path: str, format: str) -> tuple[int, int]:
+def _write_shard(
+    session: CheckpointState, names: list[str], path: str, format: str
+) -> tuple[int, int]:
     """(bytes written, tensors verified) for one shard file."""
-    subset = cast("EditSession", SessionSubset(session, names))
+    subset = SessionSubset(session, names)
     if format == "safetensors":
-        report = save(
-            subset, path, format="safetensors", overwrite=True, allow_untie=True, tensors_only=True
+        report = save_file(
+            subset, path, "safetensors", overwrite=True, allow_untie=True, tensors_only=True
         )
         size, checks = report.bytes_written, report.checks
     else:
@@ -223,7 +216,7 @@ def _write_index(path: str, weight_map: dict[str, str], total_size: int) -> int:
     return len(data)
 
 
-def _storage_groups(session: EditSession) -> list[list[str]]:
+def _storage_groups(session: CheckpointState) -> list[list[str]]:
     """Current names grouped by storage, groups in the order of their first name."""
     groups: dict[str, list[str]] = {}
     for name in session.names():
@@ -231,7 +224,7 @@ def _storage_groups(session: EditSession) -> list[list[str]]:
     return list(groups.values())
 
 
-def _group_bytes(session: EditSession, group: list[str], format: str) -> int:
+def _group_bytes(session: CheckpointState, group: list[str], format: str) -> int:
     """Bytes a storage group takes in a shard: safetensors stores every name's elements; torch
     stores the whole storage once."""
     infos = [session.info(n) for n in group]
@@ -240,7 +233,7 @@ def _group_bytes(session: EditSession, group: list[str], format: str) -> int:
     return max((i.location.nbytes if i.location else i.nbytes) for i in infos)
 
 
-def _release(session: EditSession, names: list[str]) -> None:
+def _release(session: CheckpointState, names: list[str]) -> None:
     from paramtui.core.access import release_pages
 
     for name in names:

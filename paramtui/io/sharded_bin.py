@@ -21,10 +21,10 @@ from paramtui.io.verify import verified
 if TYPE_CHECKING:
     import torch
 
-    from paramtui.edits.session import EditSession
+    from paramtui.core.state import CheckpointState
 
 
-def write_bin_shard(session: EditSession, path: str) -> tuple[int, int]:
+def write_bin_shard(session: CheckpointState, path: str) -> tuple[int, int]:
     """Write every name of `session` (a SessionSubset) to `path`, verified before it replaces
     anything (SaveRefused if it does not verify); (bytes written, tensors checked)."""
     import torch
@@ -46,7 +46,7 @@ def write_bin_shard(session: EditSession, path: str) -> tuple[int, int]:
     return size, checked[0]
 
 
-def shard_state(session: EditSession) -> tuple[dict[str, torch.Tensor], dict[int, str]]:
+def shard_state(session: CheckpointState) -> tuple[dict[str, torch.Tensor], dict[int, str]]:
     """(name -> tensor sharing storages like the source, storage data_ptr -> save device)."""
     from paramtui.core.storage import typed_view
 

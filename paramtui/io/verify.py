@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     import torch
 
     from paramtui.core.model import TensorInfo
-    from paramtui.edits.session import EditSession
+    from paramtui.core.state import CheckpointState
 
 BLOCK = 8 << 20
 BLOCK_ELEMS = 4 << 20
 
 
 def verified(
-    session: EditSession,
+    session: CheckpointState,
     written: str,
     dest: str,
     *,
@@ -70,7 +70,7 @@ def _files_of(path: str) -> list[str]:
 
 
 def verify(
-    session: EditSession, dest: str, *, check_devices: bool, rewritten_from: str | None = None
+    session: CheckpointState, dest: str, *, check_devices: bool, rewritten_from: str | None = None
 ) -> tuple[int, list[str]]:
     """(tensors checked, problems). `dest` is a file, or a DCP folder (its requires_grad
     intents are read from paramtui's file beside `.metadata`)."""
@@ -85,7 +85,10 @@ def verify(
 
 
 def _check_metadata(
-    session: EditSession, written: Mapping[str, TensorInfo], names: list[str], check_devices: bool
+    session: CheckpointState,
+    written: Mapping[str, TensorInfo],
+    names: list[str],
+    check_devices: bool,
 ) -> list[str]:
     problems = []
     for name in names:
@@ -166,7 +169,7 @@ def _same_as_tensor(f: BinaryIO, offset: int, size: int, data: torch.Tensor) -> 
 
 
 def _check_tensors(
-    session: EditSession, written: Mapping[str, TensorInfo], names: list[str]
+    session: CheckpointState, written: Mapping[str, TensorInfo], names: list[str]
 ) -> list[str]:
     from paramtui.core.access import open_tensor, release_pages
 

@@ -5,30 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from paramtui.render.format import human_bytes, safe_text
 
 if TYPE_CHECKING:
     from paramtui.edits.effects import EditRecord, TensorEffect
+    from paramtui.io.report import SaveReport
 
 INDENT = "    "
-
-
-class SaveLike(Protocol):
-    """What the renderers read from a SaveReport (or a sharded save's report)."""
-
-    path: str
-    format: str
-    method: str
-    bytes_written: int
-    seconds: float
-    edited: list[str]
-    verified: bool
-    checks: int
-    notes: list[str]
-
-    def to_dict(self) -> dict[str, object]: ...
 
 
 @dataclass(frozen=True)
@@ -125,7 +110,7 @@ def overall_line(total: Overall) -> str:
     return text
 
 
-def save_lines(report: SaveLike) -> Iterator[str]:
+def save_lines(report: SaveReport) -> Iterator[str]:
     size = human_bytes(report.bytes_written)
     how = f"{report.format}, {report.method}, {size}"
     yield f"saved {safe_text(report.path)} ({how}) in {report.seconds:.2f} s"
@@ -134,7 +119,7 @@ def save_lines(report: SaveLike) -> Iterator[str]:
         yield f"note: {safe_text(note)}"
 
 
-def verification_line(report: SaveLike) -> str:
+def verification_line(report: SaveReport) -> str:
     if not report.verified:
         return (
             f"NOT verified: the output does not match what was saved ({report.checks} tensors "
@@ -156,9 +141,9 @@ def percent(value: float) -> str:
     return text
 
 
-def shard_lines(report: object) -> Iterator[str]:
+def shard_lines(report: SaveReport) -> Iterator[str]:
     """For a sharded save: the shard files and the index (nothing for a single file)."""
-    files = getattr(report, "files", None)
+    files = report.files
     if not files:
         return
     yield (
@@ -166,4 +151,4 @@ def shard_lines(report: object) -> Iterator[str]:
         if len(files) > 2
         else f"shards: {', '.join(safe_text(f) for f in files)}"
     )
-    yield f"index: {safe_text(getattr(report, 'index_file', ''))}"
+    yield f"index: {safe_text(report.index_file)}"

@@ -13,13 +13,14 @@ from paramtui.core.model import CheckpointIndex, TensorInfo
 if TYPE_CHECKING:
     from paramtui.edits.effects import EditRecord
     from paramtui.edits.session import EditSession
-    from paramtui.render.edit_text import Overall, SaveLike
+    from paramtui.io.report import SaveReport
+    from paramtui.render.edit_text import Overall
 
 SUMMARY_SCHEMA = "paramtui.summary/1"
 LS_SCHEMA = "paramtui.ls/1"
 ERROR_SCHEMA = "paramtui.error/1"
-EDIT_SCHEMA = "paramtui.edit/1"
-CONVERT_SCHEMA = "paramtui.convert/1"
+EDIT_SCHEMA = "paramtui.edit/2"  # 2: one save report shape (files, index_file, replaced_source)
+CONVERT_SCHEMA = "paramtui.convert/2"
 
 
 def summary_json(summary: Summary) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def edit_json(
     session: EditSession,
     records: Sequence[EditRecord],
     overall: Overall,
-    report: SaveLike | None,
+    report: SaveReport | None,
     dry_run: bool,
 ) -> dict[str, Any]:
     """`paramtui edit --json`: every edit with its per-tensor effects and skipped names, the
@@ -104,7 +105,7 @@ def edit_json(
     }
 
 
-def convert_json(source: str, session: EditSession, report: SaveLike) -> dict[str, Any]:
+def convert_json(source: str, session: EditSession, report: SaveReport) -> dict[str, Any]:
     return {
         "schema": CONVERT_SCHEMA,
         "source": source,
