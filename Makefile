@@ -24,11 +24,12 @@ demo: $(STAMP) ## Build the demo checkpoint (cached) and open it in the TUI
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check; import-linter: the floors, no import loops
 	$(BIN)/ruff check paramtui tests bench scripts
 	$(BIN)/ruff format --check paramtui tests bench scripts
+	$(BIN)/lint-imports
 
-typecheck: $(STAMP) ## mypy (strict on paramtui.core)
+typecheck: $(STAMP) ## mypy (strict on paramtui.core, io and edits)
 	$(BIN)/mypy paramtui
 
 bench: $(STAMP) ## Benchmarks: ratios against baselines measured in the same run -> BENCHMARKS.md

@@ -241,3 +241,10 @@ def _set(mapping: dict[str, _V], key: str, value: _V | None) -> None:
         mapping.pop(key, None)
     else:
         mapping[key] = value
+
+
+if TYPE_CHECKING:
+    from paramtui.core.state import CheckpointState
+
+    def _conforms(session: EditSession) -> CheckpointState:
+        return session  # the writers and the verifier read a session through this Protocol

@@ -33,7 +33,7 @@ from paramtui.core.formats.dcp import SHARDED, read_metadata
 from paramtui.core.formats.dcp_files import StorageInfo, contiguous
 from paramtui.core.formats.dcp_load import load_tensor
 from paramtui.core.formats.dcp_metadata import is_record
-from paramtui.core.model import DataLocation, TensorInfo
+from paramtui.core.model import CheckpointIndex, DataLocation, TensorInfo
 
 if TYPE_CHECKING:
     import torch
@@ -72,12 +72,12 @@ class Payload:
 
 
 class DcpView:
-    """An edit session of a DCP folder whose `tensor(name)` also answers for sharded tensors.
+    """A state of a DCP folder whose `tensor(name)` also answers for sharded tensors.
 
     A sharded tensor is assembled once, written to a scratch file beside `scratch_beside` and
     mapped like any tensor of a file (its `info` then points there, so writers and the verifier
-    release its pages as they do for the source's). Everything else is the session's (attribute
-    access is delegated). Use as a context manager: the scratch files go on exit."""
+    release its pages as they do for the source's). Everything else is the state's. Use as a
+    context manager: the scratch files go on exit."""
 
     def __init__(self, session: CheckpointState, scratch_beside: str) -> None:
         self._session = session
@@ -111,8 +111,37 @@ class DcpView:
         """True for a sharded tensor this session has not edited (torch's reader builds it)."""
         return not self._session.is_edited(name) and self._session.info(name).layout == SHARDED
 
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._session, attr)
+    @property
+    def index(self) -> CheckpointIndex:
+        return self._session.index
+
+    @property
+    def structure_changed(self) -> bool:
+        return self._session.structure_changed
+
+    def names(self) -> list[str]:
+        return self._session.names()
+
+    def is_edited(self, name: str) -> bool:
+        return self._session.is_edited(name)
+
+    def edited_names(self) -> list[str]:
+        return self._session.edited_names()
+
+    def requires_grad(self, name: str) -> bool | None:
+        return self._session.requires_grad(name)
+
+    def grad_intents(self) -> dict[str, bool]:
+        return self._session.grad_intents()
+
+    def edited_storages(self) -> dict[str, torch.Tensor]:
+        return self._session.edited_storages()
+
+    def sharing(self, storage_id: str) -> list[str]:
+        return self._session.sharing(storage_id)
+
+    def mark_saved(self) -> None:
+        self._session.mark_saved()
 
     def __enter__(self) -> DcpView:
         return self
@@ -290,3 +319,9 @@ def folder_bytes(folder: str) -> int:
 def _first_line(exc: BaseException) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+if TYPE_CHECKING:
+
+    def _conforms(view: DcpView) -> CheckpointState:
+        return view
