@@ -17,7 +17,7 @@ from torch import nn
 import paramtui
 from paramtui.analysis.check_load import LoadCheck, check_load
 from paramtui.cli import main
-from paramtui.cli_check_load import EXIT_MISMATCH
+from paramtui.cli.commands.check_load import EXIT_MISMATCH
 from paramtui.core import access
 from paramtui.core.errors import UnusableInput
 from paramtui.demo import build_demo, demo_model

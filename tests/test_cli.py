@@ -279,7 +279,7 @@ def test_internal_errors_have_no_traceback(
     def boom(ns: object) -> int:
         raise RuntimeError("kaput")
 
-    monkeypatch.setitem(cli.COMMANDS, "ls", boom)
+    monkeypatch.setattr("paramtui.cli.commands.ls.run", boom)
     monkeypatch.delenv("PARAMTUI_DEBUG", raising=False)
     assert cli.main(["ls", "x.pth"]) == 1
     err = capsys.readouterr().err
@@ -298,7 +298,7 @@ def test_interrupt_exits_130(
     def interrupted(ns: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(cli.COMMANDS, "summary", interrupted)
+    monkeypatch.setattr("paramtui.cli.commands.summary.run", interrupted)
     assert cli.main(["summary", "x.pth"]) == 130
     assert "Traceback" not in capsys.readouterr().err
 

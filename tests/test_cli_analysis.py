@@ -1,12 +1,9 @@
 """`paramtui scan` and `paramtui stats`: JSON schemas, --fail-on exit codes, stats fields.
 
-The commands run in-process through paramtui.cli.main once cli.py routes them there, and
-through an argparse parent built from paramtui.cli_analysis.add_parsers until then, so these
-tests hold both before and after the wiring."""
+The commands run in-process through paramtui.cli.main."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -19,8 +16,7 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui.cli as cli
-from paramtui import cli_analysis
-from paramtui.core.errors import ParamtuiError
+from paramtui.cli.base import LineProgress
 from paramtui.demo import build_demo
 from scan_helpers import healthy_net, planted_state, save
 
@@ -28,28 +24,12 @@ STATS_FIELDS = {
     "name", "dtype", "shape", "count", "mean", "std", "min", "max", "abs_mean", "l2",
     "zeros", "nan", "posinf", "neginf", "quantiles", "histogram", "notes", "null_reasons",
 }  # fmt: skip
-WIRED = "scan" in getattr(cli, "SUBCOMMANDS", ())
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli.main(list(args)) if WIRED else _run_unwired(list(args))
+    code = cli.main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-def _run_unwired(args: list[str]) -> int:
-    """What cli.main does for these commands: parse, run, map errors to exit codes."""
-    parser = argparse.ArgumentParser(prog="paramtui")
-    cli_analysis.add_parsers(parser.add_subparsers(dest="command", required=True))
-    try:
-        ns = parser.parse_args(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    try:
-        return cli_analysis.COMMANDS[ns.command](ns)
-    except ParamtuiError as exc:
-        sys.stderr.write(f"paramtui: error: {exc}\n")
-        return exc.exit_code
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +185,6 @@ def test_stats_rejects_bad_bins(capsys: pytest.CaptureFixture[str], files: dict[
     assert code == 2
 
 
-@pytest.mark.skipif(not WIRED, reason="paramtui.cli does not route `scan` yet")
 def test_scan_through_python_m_paramtui(files: dict[str, Path]) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "paramtui", "scan", str(files["planted"]), "--json",
@@ -218,7 +197,7 @@ def test_scan_through_python_m_paramtui(files: dict[str, Path]) -> None:
 
 def test_line_progress_redraws_one_line_and_clears_it() -> None:
     stream = io.StringIO()
-    progress = cli_analysis.LineProgress(stream, "scanning")
+    progress = LineProgress(stream, "scanning")
     progress(0, 2048, "a.weight")
     progress(1024, 2048, "b\x1b[31m.weight")  # too soon after the last: skipped
     progress(2048, 2048, "c.weight")  # the end is always shown
@@ -231,5 +210,5 @@ def test_line_progress_redraws_one_line_and_clears_it() -> None:
 
 
 def test_no_progress_object_when_stderr_is_not_a_terminal() -> None:
-    with cli_analysis.LineProgress.for_stderr("scanning", quiet=False) as progress:
+    with LineProgress.for_stderr("scanning", quiet=False) as progress:
         assert progress is None  # pytest captures stderr: not a terminal

@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 import paramtui
 from checkpoints import saved_as_device, training_checkpoint
 from paramtui.cli import UsageError
-from paramtui.cli_edit import build_ops
+from paramtui.cli.commands.edit_args import build_ops
 from paramtui.core.access import open_tensor
 from paramtui.core.errors import SaveRefused
 from paramtui.demo import build_demo, demo_model

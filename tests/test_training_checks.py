@@ -16,7 +16,7 @@ from optimizer_helpers import net, save, train
 from paramtui.analysis.scan.findings import ERROR, INFO, KINDS, WARNING, Finding
 from paramtui.analysis.scan.run import scan
 from paramtui.analysis.scan.training import TRAINING_KINDS, training_findings
-from paramtui.cli_analysis import parse_fail_on
+from paramtui.cli.commands.scan import parse_fail_on
 from paramtui.demo import build_demo
 from paramtui.edits.ops import Freeze
 from paramtui.edits.session import EditSession

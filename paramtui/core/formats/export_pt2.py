@@ -28,6 +28,28 @@ def is_pt2(names: list[str]) -> bool:
     )
 
 
+def looks_like_pt2(path: str, head: bytes) -> bool:
+    """A zip whose records say torch.export wrote it (torch.save zips, which put data.pkl first,
+    are told apart from `head` alone, without reading the zip's directory)."""
+    if not head.startswith(b"PK\x03\x04") or _first_record_name(head).endswith("/data.pkl"):
+        return False
+    from paramtui.core.formats.zipdir import read_records
+
+    try:
+        names = [r.name for r in read_records(path)]
+    except (OSError, ValueError):
+        return False  # the zip reader explains what is damaged
+    return is_pt2(names)
+
+
+def _first_record_name(head: bytes) -> str:
+    """The name in the zip's first local header, when `head` holds all of it."""
+    if len(head) < 30:
+        return ""
+    end = 30 + int.from_bytes(head[26:28], "little")
+    return head[30:end].decode("utf-8", "replace") if end <= len(head) else ""
+
+
 def open_pt2(path: str) -> CheckpointIndex:
     reader = PayloadReader(path)
     _check_kind(path, reader)

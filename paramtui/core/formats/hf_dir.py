@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import CheckpointIndex, TensorInfo
@@ -19,17 +20,21 @@ _INDEXES = [
 ]
 
 
-def open_hf_dir(path: str) -> CheckpointIndex:
+OpenFile = Callable[[str], CheckpointIndex]
+
+
+def open_hf_dir(path: str, open_file: OpenFile) -> CheckpointIndex:
+    """The folder's model, each file (or shard) opened by `open_file` (detect.open_path)."""
     for name, kind in _INDEXES:
         index_path = os.path.join(path, name)
         if os.path.isfile(index_path):
-            index = _open_sharded(path, index_path, kind)
+            index = _open_sharded(path, index_path, kind, open_file)
             break
     else:
         for name, kind in _SINGLE:
             file_path = os.path.join(path, name)
             if os.path.isfile(file_path):
-                index = _open_one(file_path)
+                index = open_file(file_path)
                 index.format = f"hugging face folder ({kind})"
                 index.path = path
                 break
@@ -43,13 +48,7 @@ def open_hf_dir(path: str) -> CheckpointIndex:
     return index
 
 
-def _open_one(file_path: str) -> CheckpointIndex:
-    from paramtui.core.formats.detect import open_path
-
-    return open_path(file_path)
-
-
-def _open_sharded(folder: str, index_path: str, kind: str) -> CheckpointIndex:
+def _open_sharded(folder: str, index_path: str, kind: str, open_file: OpenFile) -> CheckpointIndex:
     weight_map, meta = _read_index(index_path)
     shards: dict[str, list[str]] = {}
     for tensor_name, shard in weight_map.items():
@@ -58,7 +57,7 @@ def _open_sharded(folder: str, index_path: str, kind: str) -> CheckpointIndex:
     notes: list[str] = []
     for shard, names in shards.items():
         shard_path = _shard_path(folder, index_path, shard)
-        found = _shard_tensors(shard_path)
+        found = open_file(shard_path).tensors
         for name in names:
             info = found.get(name)
             if info is None:
@@ -105,10 +104,6 @@ def _shard_path(folder: str, index_path: str, shard: str) -> str:
             "Download the missing shard or fix the index."
         )
     return resolved
-
-
-def _shard_tensors(shard_path: str) -> dict[str, TensorInfo]:
-    return _open_one(shard_path).tensors
 
 
 def _prefixed_storage(info: TensorInfo, shard: str) -> TensorInfo:

@@ -16,6 +16,16 @@ from paramtui.core.formats.zipdir import ZipError, read_stored_records
 from paramtui.core.model import CheckpointIndex, DataLocation
 
 
+def open_zip_checkpoint(path: str) -> CheckpointIndex:
+    """A torch.save zip, or a TorchScript archive (told apart once data.pkl is read)."""
+    index = open_torch_zip(path)
+    if index.format == "torchscript":
+        from paramtui.core.formats.torchscript import refine_torchscript
+
+        index = refine_torchscript(index)
+    return index
+
+
 def open_torch_zip(path: str) -> CheckpointIndex:
     records = _read_directory(path)
     pkl_name = _find_data_pkl(path, records)

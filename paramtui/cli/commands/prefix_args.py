@@ -2,14 +2,15 @@
 DataParallel/DDP `module.` (or torch.compile `_orig_mod.`) wrapper prefix.
 
 ls and summary show a renamed index (nothing is read or written); convert writes a copy whose
-state dict keys have lost the prefix (paramtui.io.save_renamed).
+state dict keys have lost the prefix (paramtui.io.save_renamed). add_view_parser registers
+ls and summary, which take the same arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from paramtui.core.model import CheckpointIndex
@@ -20,6 +21,10 @@ HELP = (
     "drop a wrapper prefix shared by every name of the state dict (the model part of a "
     "training checkpoint): 'module.' (DataParallel/DDP), '_orig_mod.' (torch.compile), "
     "'model.module.'; detected when PREFIX is not given"
+)
+STRIP_VIEW_HELP = (
+    "show names without a wrapper prefix shared by the state dict "
+    "('module.', '_orig_mod.', 'model.module.'; detected when not given)"
 )
 ORDER_HINT = (
     "--strip-prefix takes an optional PREFIX: write it after the paths, or as --strip-prefix=PREFIX"
@@ -35,6 +40,19 @@ def add_strip_prefix(parser: argparse.ArgumentParser, help_text: str = HELP) -> 
         metavar="PREFIX",
         help=help_text,
     )
+
+
+def add_view_parser(commands: Any, name: str, help_text: str) -> None:
+    """Register `name PATH [--json] [--strip-prefix [PREFIX]]` on the subparsers `commands`."""
+    sub = commands.add_parser(
+        name,
+        prog=f"paramtui {name}",
+        help=help_text,
+        description=help_text.capitalize() + ".",
+    )
+    sub.add_argument("path", metavar="PATH", help="checkpoint file or model folder")
+    sub.add_argument("--json", action="store_true", help="print JSON (with a schema version)")
+    add_strip_prefix(sub, STRIP_VIEW_HELP)
 
 
 def strip_plan(index: CheckpointIndex, value: str) -> StripPlan:

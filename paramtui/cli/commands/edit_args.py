@@ -1,4 +1,4 @@
-"""The argparse side of `paramtui edit` / `paramtui convert`, and turning it into ops.
+"""The argparse parts `paramtui edit` and `paramtui convert` share, and turning edits into ops.
 
 Edits are collected in command-line order by one argparse action, so `--zero a --prune b`
 zeroes before it prunes. Prune modifiers (--amount, --threshold, --structured, --norm, --global)
@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from paramtui.cli.base import UsageError
 
 if TYPE_CHECKING:
     from paramtui.edits.ops import Op
@@ -33,54 +35,6 @@ DCP_HELP = """DCP (torch.distributed.checkpoint folders, .metadata + *.distcp):
   OUT must be a new or empty folder, or (with --force) a DCP folder, which is replaced
   only once the new one is complete and verified."""
 
-EDIT_EPILOG = (
-    """PATTERN: an exact tensor name, a module path (every tensor under it), or a glob
-over full names ('model.blocks.*.mlp.*'); `paramtui ls IN` lists the names.
-Edits apply in the order given. Prune options belong to the --prune they follow
-(before any --prune they apply to all). Freezing records requires_grad=False in OUT
-(the state_dict still loads with strict=True; paramtui.apply_freeze(model, OUT)
-applies it). OUT's extension picks the format: .pth/.pt/.bin/.ckpt or .safetensors;
---format dcp writes a torch.distributed.checkpoint folder at OUT instead (see DCP below).
-
-examples:
-  paramtui edit ckpt.pth out.pth --freeze model.blocks.0 --zero model.lm_head.weight
-  paramtui edit ckpt.pth out.pth --prune 'model.blocks.*' --amount 0.3 --global
-  paramtui edit ckpt.pth out.pth --prune model.fc.weight --amount 0.5 --structured 0
-  paramtui edit ckpt.pth --prune model --threshold 1e-3 --dry-run
-  paramtui edit dcp_ckpt/ out.pth --zero model.head.bias     (DCP folder -> one .pth)
-  paramtui edit dcp_ckpt/ dcp_out --format dcp --freeze model.embed
-
-"""
-    + DCP_HELP
-)
-
-CONVERT_EPILOG = (
-    """OUT's extension picks the format (.safetensors, or .pth/.pt/.bin/.ckpt).
-A folder (OUT ending in '/', an existing folder, or --shard-size) gets a sharded
-Hugging Face layout: model-0000N-of-0000M.safetensors + model.safetensors.index.json, or with
---format bin pytorch_model-0000N-of-0000M.bin + pytorch_model.bin.index.json.
-safetensors cannot hold shared storages (tied weights) or non-tensor entries
-(epoch, optimizer settings): paramtui refuses and says so; --untie stores copies,
---tensors-only drops the non-tensor entries.
-
-examples:
-  paramtui convert model.pth model.safetensors
-  paramtui convert train.pth weights.safetensors --tensors-only --untie
-  paramtui convert model.safetensors hf-folder/ --shard-size 2GB
-  paramtui convert ddp.pth plain.pth --strip-prefix        (module.x -> x)
-  paramtui convert dcp_ckpt/ model.pth                       (DCP folder -> one .pth)
-  paramtui convert model.pth dcp_ckpt --format dcp           (any checkpoint -> DCP)
-
---strip-prefix [PREFIX] renames the state dict's keys (the model part of a training
-checkpoint): the wrapper prefix every key shares ('module.' of DataParallel/DDP,
-'_orig_mod.' of torch.compile, 'model.module.') is detected, or give it. Names stay
-unique, tied weights stay tied; a .pth output is rebuilt from a weights-only load
-(a file that needs code to load is refused) and verified.
-
-"""
-    + DCP_HELP
-)
-
 
 class _Step(argparse.Action):
     """Append (option, value) to `namespace.steps`, keeping the command-line order."""
@@ -98,65 +52,7 @@ class _Step(argparse.Action):
         namespace.steps = steps
 
 
-def add_parsers(commands: Any) -> None:
-    """Register `edit` and `convert` on the subparsers action `commands`."""
-    edit = commands.add_parser(
-        "edit",
-        prog="paramtui edit",
-        help="freeze, zero or prune tensors and save a copy",
-        description="Apply edits to IN in order and save the result to OUT (IN is never "
-        "written unless OUT is IN and --force is given). Prints each edit's effect per tensor, "
-        "then the save report with its verification.",
-        epilog=EDIT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    edit.add_argument("input", metavar="IN", help="checkpoint file or model folder")
-    edit.add_argument(
-        "output",
-        metavar="OUT",
-        nargs="?",
-        help="file to write, or folder with --format dcp (optional with --dry-run)",
-    )
-    _add_edit_options(edit)
-    _add_save_options(edit)
-    edit.add_argument(
-        "--format",
-        choices=("torch", "safetensors", "dcp"),
-        help="output format (default: from OUT's extension); dcp: a DCP folder at OUT",
-    )
-    edit.add_argument(
-        "--dry-run", action="store_true", help="show what would change; write nothing"
-    )
-    edit.set_defaults(steps=None)
-    convert = commands.add_parser(
-        "convert",
-        prog="paramtui convert",
-        help="copy a checkpoint into another format (pth <-> safetensors, sharded folders)",
-        description="Save IN unchanged to OUT in the format OUT's extension names, "
-        "losslessly and verified.",
-        epilog=CONVERT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    convert.add_argument("input", metavar="IN", help="checkpoint file or model folder")
-    convert.add_argument("output", metavar="OUT", help="file, or folder for shards or --format dcp")
-    _add_save_options(convert)
-    convert.add_argument(
-        "--shard-size",
-        metavar="SIZE",
-        help="write a sharded folder, shards of at most SIZE (e.g. 2GB)",
-    )
-    convert.add_argument(
-        "--format",
-        choices=("safetensors", "torch", "bin", "dcp"),
-        help="output format (default: from OUT's extension; shards: safetensors); "
-        "dcp: a DCP folder at OUT",
-    )
-    from paramtui.cli_prefix import add_strip_prefix
-
-    add_strip_prefix(convert)
-
-
-def _add_edit_options(parser: argparse.ArgumentParser) -> None:
+def add_edit_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("edits (repeatable, applied in order)")
     helps = {
         "--freeze": "record requires_grad=False for the parameters under PATTERN",
@@ -209,7 +105,7 @@ def _add_edit_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_save_options(parser: argparse.ArgumentParser) -> None:
+def add_save_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("saving")
     group.add_argument(
         "--force",
@@ -232,7 +128,6 @@ def _add_save_options(parser: argparse.ArgumentParser) -> None:
 
 def build_ops(steps: Sequence[tuple[str, Any]] | None) -> list[Op]:
     """The ops in command-line order; prune modifiers merged into their --prune."""
-    from paramtui.cli import UsageError
     from paramtui.edits.ops import Freeze, MakePrunePermanent, Prune, Unfreeze, Zero
 
     simple = {

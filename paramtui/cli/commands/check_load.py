@@ -1,9 +1,8 @@
 """`paramtui check-load PATH --model MODULE:FACTORY`: would load_state_dict accept PATH?
 
-Hooked into paramtui.cli like paramtui.cli_analysis: `add_parsers(commands)` registers the
-subcommand and COMMANDS maps its name to the function that runs a parsed namespace. Building
-the model imports the user's module and calls the user's factory: the user's own code, run
-because the user named it. The checkpoint itself is only indexed (no code, no tensor bytes).
+Building the model imports the user's module and calls the user's factory: the user's own
+code, run because the user named it. The checkpoint itself is only indexed (no code, no
+tensor bytes).
 """
 
 from __future__ import annotations
@@ -12,10 +11,21 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable
 from typing import Any
 
+from paramtui.cli.base import UsageError
 from paramtui.core.errors import UnusableInput
+
+NAME = "check-load"
+HELP = "would model.load_state_dict(checkpoint) work? missing/unexpected keys, shapes"
+SYNOPSIS = "paramtui check-load PATH --model MODULE:FACTORY [--prefix PREFIX] [--json]"
+OVERVIEW = (
+    "paramtui check-load PATH --model MODULE:FACTORY",
+    (
+        "would load_state_dict work? missing/unexpected keys, shape",
+        "mismatches (imports YOUR module and calls FACTORY)",
+    ),
+)
 
 EXIT_MISMATCH = 4  # the checkpoint would not load with strict=True
 
@@ -47,12 +57,12 @@ exit codes:
   130  interrupted (Ctrl+C)"""
 
 
-def add_parsers(commands: Any) -> None:
+def add_parser(commands: Any) -> None:
     """Register `check-load` on the subparsers action `commands`."""
     parser = commands.add_parser(
-        "check-load",
+        NAME,
         prog="paramtui check-load",
-        help="would model.load_state_dict(checkpoint) work? missing/unexpected keys, shapes",
+        help=HELP,
         description="Compare a model's state_dict (built by your factory) with a checkpoint: "
         "missing keys, unexpected keys, shape mismatches and dtype differences, before you "
         "call load_state_dict.",
@@ -75,7 +85,7 @@ def add_parsers(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON (with a schema version)")
 
 
-def cmd_check_load(ns: argparse.Namespace) -> int:
+def run(ns: argparse.Namespace) -> int:
     from paramtui.analysis.check_load import check_load
     from paramtui.core.open import open_checkpoint
 
@@ -98,8 +108,6 @@ def build_model(spec: str) -> Any:
     """Import MODULE and build the model from FACTORY (the user's code, by request)."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        from paramtui.cli import UsageError
-
         raise UsageError(f"--model wants MODULE:FACTORY (e.g. mypkg.models:build), not {spec!r}.")
     factory = _attribute(_import(module_name), module_name, attr)
     import torch
@@ -143,6 +151,3 @@ def _attribute(module: Any, module_name: str, dotted: str) -> Any:
     if not callable(value):
         raise UnusableInput(f"{module_name}:{dotted} is a {type(value).__name__}, not callable.")
     return value
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check-load": cmd_check_load}
