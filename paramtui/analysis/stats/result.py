@@ -49,18 +49,18 @@ class TensorStats:
 
         NaN and ±Inf floats become the strings "nan", "inf", "-inf"; statistics that were not
         computed are None, with the reason in "null_reasons"; quantiles are keyed "1", ... "99".
-        Without `histogram`, "histogram_edges" and "histogram_counts" are None (left out to
-        keep large reports small), not empty lists (which mean: no finite values)."""
+        Without `histogram`, "histogram_edges" and "histogram_counts" are left out (to keep
+        large reports small); an empty list means the tensor has no finite values."""
         out: dict[str, Any] = {}
         for key in self.__dataclass_fields__:
+            if not histogram and key in HISTOGRAM_FIELDS:
+                continue
             value = getattr(self, key)
             if isinstance(value, tuple):
                 value = [json_number(v) for v in value]
             elif isinstance(value, dict):
                 value = {f"{p:g}": json_number(v) for p, v in value.items()}
             out[key] = json_number(value)
-        if not histogram:
-            out.update(dict.fromkeys(HISTOGRAM_FIELDS))
         out["zero_fraction"] = self.zero_fraction
         out["finite_count"] = self.finite_count
         out["null_reasons"] = self.null_reasons()
