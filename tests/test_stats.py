@@ -329,7 +329,7 @@ def test_to_dict_is_json_safe() -> None:
     text = json.dumps(out, allow_nan=False)
     assert json.loads(text)["l2"] == "inf" and out["nan"] == 1 and out["finite_count"] == 2
     assert out["std"] == pytest.approx(1.7e308) and out["mean"] == 0.0
-    assert out["histogram_counts"] == list(tensor_stats("x", t).histogram_counts)
+    assert out["histogram"]["counts"] == list(tensor_stats("x", t).histogram_counts)
 
 
 def test_importing_the_engine_does_not_import_torch() -> None:

@@ -48,14 +48,15 @@ class TensorStats:
         """The JSON shape of a TensorStats (`stats --json` and `scan --json` both use it).
 
         NaN and ±Inf floats become the strings "nan", "inf", "-inf"; statistics that were not
-        computed are None, with the reason in "null_reasons"; quantiles are keyed "1", ... "99".
-        Without `histogram`, "histogram_edges" and "histogram_counts" are left out (to keep
-        large reports small); an empty list means the tensor has no finite values."""
+        computed are None, with the reason in "null_reasons"; quantiles are keyed "1", ... "99";
+        "histogram" is {"edges": [...], "counts": [...]} (both empty when there is no finite
+        value), or None when left out with `histogram=False` (to keep large reports small)."""
         out: dict[str, Any] = {}
         for key in self.__dataclass_fields__:
-            if not histogram and key in HISTOGRAM_FIELDS:
-                continue
             value = getattr(self, key)
+            if key in HISTOGRAM_FIELDS:
+                out["histogram"] = self._histogram() if histogram else None
+                continue
             if isinstance(value, tuple):
                 value = [json_number(v) for v in value]
             elif isinstance(value, dict):
@@ -65,6 +66,12 @@ class TensorStats:
         out["finite_count"] = self.finite_count
         out["null_reasons"] = self.null_reasons()
         return out
+
+    def _histogram(self) -> dict[str, list[Any]]:
+        return {
+            "edges": [json_number(e) for e in self.histogram_edges],
+            "counts": list(self.histogram_counts),
+        }
 
     def null_reasons(self) -> dict[str, str]:
         """Why each statistic that is None was not computed (the notes, or a general word)."""
