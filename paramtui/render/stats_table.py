@@ -107,7 +107,7 @@ def _histogram_line(item: dict[str, Any]) -> str:
     return f"{bars}  [{_cell(low)} .. {_cell(high)}]"
 
 
-def _cell(value: Any, digits: int = 6) -> str:
+def _cell(value: float | str | None, digits: int = 6) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):

@@ -92,11 +92,12 @@ def _row(label: str, severity: str, doc: str) -> list[str]:
     """The label, then the doc from DOC_COLUMN (or after the label when it is longer and the
     whole row fits), the severity right-aligned on the doc's last line."""
     one_line = len(doc) + 2 + len(severity) <= HELP_WIDTH - DOC_COLUMN
+    head: list[str] = []
     if len(label) < DOC_COLUMN:
-        lines, head = _wrapped(doc, one_line), []
+        lines = _wrapped(doc, one_line)
         lines[0] = label.ljust(DOC_COLUMN) + lines[0][DOC_COLUMN:]
     elif len(label) + 2 + len(doc) + 2 + len(severity) <= HELP_WIDTH:
-        lines, head = [f"{label}  {doc}"], []
+        lines = [f"{label}  {doc}"]
     else:
         lines, head = _wrapped(doc, one_line), [label]
     if severity:
