@@ -23,6 +23,7 @@ from scan_helpers import healthy_net, planted_state, save
 STATS_FIELDS = {
     "name", "dtype", "shape", "count", "mean", "std", "min", "max", "abs_mean", "l2",
     "zeros", "nan", "posinf", "neginf", "quantiles", "histogram", "notes", "null_reasons",
+    "quantile_error", "zero_fraction", "finite_count",  # paramtui.stats/2: TensorStats.to_dict()
 }  # fmt: skip
 
 
@@ -59,7 +60,7 @@ def test_scan_json_schema_without_gate(
     code, out, _ = run(capsys, "scan", str(files["planted"]), "--json")
     assert code == 0  # findings alone do not fail without --fail-on
     doc = json.loads(out)
-    assert doc["schema"] == "paramtui.scan/1"
+    assert doc["schema"] == "paramtui.scan/2"
     assert doc["gate"] == {"fail_on": [], "failed": False, "matching": 0}
     assert doc["healthy"] is False and doc["counts"]["error"] == 2
     kinds = {f["kind"] for f in doc["findings"]}
@@ -131,7 +132,7 @@ def test_stats_json_fields(capsys: pytest.CaptureFixture[str], files: dict[str, 
     code, out, _ = run(capsys, "stats", str(files["small"]), "--json", "--bins", "8")
     assert code == 0
     doc = json.loads(out)
-    assert doc["schema"] == "paramtui.stats/1" and doc["bins"] == 8
+    assert doc["schema"] == "paramtui.stats/2" and doc["bins"] == 8
     items = {item["name"]: item for item in doc["tensors"]}
     assert set(items) == {"layers.0.weight", "layers.1.weight", "[bold]odd.weight", "mask"}
     for item in items.values():

@@ -244,10 +244,11 @@ def test_report_is_strict_json(planted: ScanReport) -> None:
     document = scan_json(planted, {"nan"}, planted.matching(frozenset({"nan"})))
     text = json.dumps(document, allow_nan=False)
     back = json.loads(text)
-    assert back["schema"] == "paramtui.scan/1"
+    assert back["schema"] == "paramtui.scan/2"
     assert back["gate"] == {"fail_on": ["nan"], "failed": True, "matching": 1}
     assert {t["name"] for t in back["tensors"]} == set(planted.stats)
     assert "histogram_edges" not in back["tensors"][0]
+    assert back["tensors"][0]["histogram"] is None  # left out of scans on purpose
 
 
 def test_matching_ignores_info_findings(demo: ScanReport) -> None:

@@ -15,8 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui
-from paramtui.analysis.stats import cache, native
-from paramtui.analysis.stats import compute as stats_module
+from paramtui.analysis.stats import cache, chunked, native
 from paramtui.analysis.stats.compute import StatsCancelled, TensorStats, compute_stats, tensor_stats
 from paramtui.analysis.stats.quantiles import PERCENTILES
 from paramtui.core import access
@@ -266,7 +265,7 @@ def test_uint64_and_int64_extremes_exact(tmp_path: Path) -> None:
 def test_chunk_merging_and_regridding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: torch.Tensor
 ) -> None:
-    monkeypatch.setattr(stats_module, "CHUNK", 1000)
+    monkeypatch.setattr(chunked, "CHUNK", 1000)
     stats = from_file(tmp_path, data)
     check_against_reference(stats, data, 1e-5)
 
@@ -282,7 +281,7 @@ def test_histogram_beyond_two_to_the_24() -> None:
 
 
 def test_cancellation_and_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stats_module, "CHUNK", 100)
+    monkeypatch.setattr(chunked, "CHUNK", 100)
     path = tmp_path / "p.safetensors"
     save_file({"w": torch.randn(100_000)}, path)
     info = paramtui.open_checkpoint(path).tensor("w")
@@ -330,7 +329,7 @@ def test_to_dict_is_json_safe() -> None:
     text = json.dumps(out, allow_nan=False)
     assert json.loads(text)["l2"] == "inf" and out["nan"] == 1 and out["finite_count"] == 2
     assert out["std"] == pytest.approx(1.7e308) and out["mean"] == 0.0
-    assert out["histogram_counts"] == list(tensor_stats("x", t).histogram_counts)
+    assert out["histogram"]["counts"] == list(tensor_stats("x", t).histogram_counts)
 
 
 def test_importing_the_engine_does_not_import_torch() -> None:

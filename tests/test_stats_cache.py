@@ -12,8 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui
-from paramtui.analysis.stats import cache
-from paramtui.analysis.stats import compute as stats_module
+from paramtui.analysis.stats import cache, chunked
 from paramtui.analysis.stats.compute import compute_stats, tensor_stats
 from paramtui.core.model import TensorInfo
 
@@ -32,13 +31,13 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts computations (a cache hit makes none)."""
     counted: list[int] = []
-    real = stats_module.run_chunks
+    real = chunked.run_chunks
 
     def counting(*args: object, **kwargs: object) -> object:
         counted.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(stats_module, "run_chunks", counting)
+    monkeypatch.setattr(chunked, "run_chunks", counting)
     return counted
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from test_stats import check_against_reference
 
-from paramtui.analysis.stats import compute, native
+from paramtui.analysis.stats import chunked, native
 from paramtui.analysis.stats.compute import tensor_stats
 
 
@@ -18,16 +18,16 @@ def as_if_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     (they read host memory only); returns the sizes of the chunks the device pass saw (and -n
     for each host chunk of n elements)."""
     seen: list[int] = []
-    chunks = compute.access.iter_tensor_chunks
+    chunks = chunked.access.iter_tensor_chunks
 
     def device_chunks(tensor: torch.Tensor, size: int, on_device: bool = False):  # type: ignore[no-untyped-def]
         for chunk in chunks(tensor, size, on_device):
             seen.append(chunk.numel() if on_device else -chunk.numel())
             yield chunk
 
-    monkeypatch.setattr(compute, "counted_on_device", lambda tensor: True)
-    monkeypatch.setattr(compute, "DEVICE_CHUNK", 1000)
-    monkeypatch.setattr(compute.access, "iter_tensor_chunks", device_chunks)
+    monkeypatch.setattr(chunked, "counted_on_device", lambda tensor: True)
+    monkeypatch.setattr(chunked, "DEVICE_CHUNK", 1000)
+    monkeypatch.setattr(chunked.access, "iter_tensor_chunks", device_chunks)
     monkeypatch.setattr(native, "_loaded", [None])
     return seen
 
@@ -57,5 +57,5 @@ def test_device_pass_with_a_second_histogram_pass(as_if_on_a_gpu: list[int]) -> 
 
 
 def test_cpu_and_complex_tensors_stay_on_the_host_path() -> None:
-    assert not compute.counted_on_device(torch.ones(3))
-    assert not compute.counted_on_device(torch.ones(3, device="meta"))
+    assert not chunked.counted_on_device(torch.ones(3))
+    assert not chunked.counted_on_device(torch.ones(3, device="meta"))

@@ -16,16 +16,17 @@ import torch
 from safetensors.torch import save_file
 
 import paramtui
-from paramtui.analysis.stats import cache, engine, quantiles, snap
+from paramtui.analysis.stats import cache, chunked, engine, quantiles, snap
 from paramtui.analysis.stats import compute as stats_module
-from paramtui.analysis.stats.compute import StatsCancelled, compute_stats, run_chunks, tensor_stats
+from paramtui.analysis.stats.chunked import run_chunks
+from paramtui.analysis.stats.compute import StatsCancelled, compute_stats, tensor_stats
 from paramtui.core import access
 
 
 @pytest.fixture(autouse=True)
 def small_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARAMTUI_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(stats_module, "CHUNK", 1000)
+    monkeypatch.setattr(chunked, "CHUNK", 1000)
     cache.forget_all()
 
 
@@ -201,7 +202,7 @@ def _peak_rss_growth(work: Callable[[], object]) -> int:
 def test_rss_stays_flat_while_pages_are_released(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stats_module, "CHUNK", 1 << 18)
+    monkeypatch.setattr(chunked, "CHUNK", 1 << 18)
     info = file_info(tmp_path, torch.randn(24 << 20))  # 96 MiB
     access.release_pages(info)
     kept = _peak_rss_growth(lambda: compute_stats(info, cache=False, release=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +157,24 @@ def test_other_layouts_and_unknown_dtypes_are_explained() -> None:
         if isinstance(dtype, torch.dtype):
             odd = tensor_stats("odd", torch.empty(4, dtype=dtype))
             assert odd.mean is None and "cannot be read as numbers" in odd.notes[0]
+
+
+def test_stats_and_scan_json_describe_a_tensor_with_one_shape(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from paramtui import open_checkpoint
+    from paramtui.analysis.scan import scan
+    from paramtui.render.scan import scan_json
+    from paramtui.render.stats_table import stats_item
+
+    path = tmp_path / "one.safetensors"
+    save_file({"w": torch.tensor([[0.0, 1.5], [math.nan, -2.0]])}, str(path))
+    index = open_checkpoint(str(path))
+    stats = compute_stats(index.tensor("w"), cache=False)
+    from_stats = stats_item(stats, (2, 2))
+    from_scan = scan_json(scan(index))["tensors"][0]
+    assert from_stats.pop("shape") == [2, 2]
+    assert from_stats["histogram"]["counts"] and from_scan["histogram"] is None
+    from_stats["histogram"] = None
+    assert from_scan == from_stats == stats.to_dict(histogram=False)
+    assert from_stats["null_reasons"] == {} and from_stats["finite_count"] == 3

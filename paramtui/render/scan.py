@@ -1,4 +1,4 @@
-"""The faces of a ScanReport: rich renderables for people, JSON ("paramtui.scan/1") for tools.
+"""The faces of a ScanReport: rich renderables for people, JSON ("paramtui.scan/2") for tools.
 
 Every name and message goes in as a Text object after safe_text (never as markup): tensor names
 are data, whatever characters they hold.
@@ -20,7 +20,7 @@ from paramtui.analysis.scan.run import ScanReport
 from paramtui.render.format import human_bytes, safe_text
 from paramtui.render.tables import titled_table
 
-SCAN_SCHEMA = "paramtui.scan/1"
+SCAN_SCHEMA = "paramtui.scan/2"
 BLOCKS = "▁▂▃▄▅▆▇█"
 ZERO_MARK = "_"  # a zero on a log-scale sparkline
 LOG_SPREAD = 100.0  # draw on log scale when the largest value is this many times the smallest

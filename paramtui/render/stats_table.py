@@ -1,14 +1,13 @@
-"""The faces of `paramtui stats`: JSON ("paramtui.stats/1") and rich tables.
+"""The faces of `paramtui stats`: JSON ("paramtui.stats/2") and rich tables.
 
-TensorStats is read defensively (getattr): fields such as `quantiles` appear as the statistics
-engine grows, and older results simply show them as null with a reason.
+The JSON of one tensor is TensorStats.to_dict() (the shape `scan --json` uses too) plus its
+shape; the tables read the same dict, so both faces show the same numbers.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -17,18 +16,17 @@ from rich.text import Text
 from paramtui.render.format import format_shape, safe_text
 from paramtui.render.scan import sparkline
 
-STATS_SCHEMA = "paramtui.stats/1"
-VALUE_FIELDS = ("mean", "std", "min", "max", "abs_mean", "l2")
-COUNT_FIELDS = ("zeros", "nan", "posinf", "neginf")
-DEFAULT_PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+if TYPE_CHECKING:
+    from paramtui.analysis.stats.result import TensorStats
+
+STATS_SCHEMA = "paramtui.stats/2"
 CARD_LIMIT = 3  # up to this many tensors get a full card each; more get one table
 CARD_BARS = 32  # histogram characters in a card
 TABLE_BARS = 16  # and in a list row
+StatsItem = tuple["TensorStats", tuple[int, ...]]  # a result and the tensor's shape
 
 
-def stats_json(
-    path: str, fmt: str, bins: int, items: Iterable[tuple[Any, tuple[int, ...]]]
-) -> dict[str, Any]:
+def stats_json(path: str, fmt: str, bins: int, items: Iterable[StatsItem]) -> dict[str, Any]:
     """`items` are (TensorStats, shape) pairs in the order asked."""
     return {
         "schema": STATS_SCHEMA,
@@ -39,58 +37,19 @@ def stats_json(
     }
 
 
-def stats_item(stats: Any, shape: tuple[int, ...]) -> dict[str, Any]:
-    """One tensor: every statistic (null when it has no meaning, with the reason in
-    `null_reasons`), quantiles as {percentile: value}, and the histogram."""
-    item: dict[str, Any] = {"name": stats.name, "dtype": stats.dtype, "shape": list(shape)}
-    item["count"] = stats.count
-    for key in VALUE_FIELDS:
-        item[key] = _number(getattr(stats, key, None))
-    for key in COUNT_FIELDS:
-        item[key] = getattr(stats, key, 0)
-    item["quantiles"] = quantile_map(stats)
-    edges = list(getattr(stats, "histogram_edges", ()) or ())
-    counts = list(getattr(stats, "histogram_counts", ()) or ())
-    item["histogram"] = {"edges": [_number(e) for e in edges], "counts": counts}
-    item["notes"] = list(getattr(stats, "notes", ()) or ())
-    item["null_reasons"] = _null_reasons(item, stats)
-    return item
+def stats_item(stats: TensorStats, shape: tuple[int, ...]) -> dict[str, Any]:
+    """One tensor: TensorStats.to_dict() with its shape after the dtype."""
+    out = stats.to_dict()
+    return {"name": out.pop("name"), "dtype": out.pop("dtype"), "shape": list(shape), **out}
 
 
-def quantile_map(stats: Any) -> dict[str, Any] | None:
-    """{"1": v, "5": v, ..., "99": v} from whatever shape `stats.quantiles` has, or None."""
-    raw = getattr(stats, "quantiles", None)
-    if not raw:
-        return None
-    if isinstance(raw, Mapping):
-        pairs = list(raw.items())
-    elif all(isinstance(p, (tuple, list)) and len(p) == 2 for p in raw):
-        pairs = [tuple(p) for p in raw]
-    elif len(raw) == len(DEFAULT_PERCENTILES):
-        pairs = list(zip(DEFAULT_PERCENTILES, raw, strict=True))
-    else:
-        return None
-    as_fraction = all(float(k) <= 1 for k, _ in pairs)
-    return {f"{float(k) * (100 if as_fraction else 1):g}": _number(_plain(v)) for k, v in pairs}
-
-
-def _null_reasons(item: dict[str, Any], stats: Any) -> dict[str, str]:
-    notes = list(getattr(stats, "notes", ()) or ())
-    why = "; ".join(notes) if notes else "not computed for this tensor"
-    reasons = {key: why for key in VALUE_FIELDS if item[key] is None}
-    if item["quantiles"] is None:
-        supported = hasattr(stats, "quantiles")
-        reasons["quantiles"] = why if supported else "this version does not compute quantiles"
-    return reasons
-
-
-def stats_renderable(items: Sequence[tuple[Any, tuple[int, ...]]]) -> RenderableType:
+def stats_renderable(items: Sequence[StatsItem]) -> RenderableType:
     if len(items) <= CARD_LIMIT:
         return Group(*(stats_card(s, shape) for s, shape in items))
     return stats_table(items)
 
 
-def stats_card(stats: Any, shape: tuple[int, ...]) -> RenderableType:
+def stats_card(stats: TensorStats, shape: tuple[int, ...]) -> RenderableType:
     """Everything about one tensor, one statistic per line."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -113,7 +72,7 @@ def stats_card(stats: Any, shape: tuple[int, ...]) -> RenderableType:
     return Group(title, grid, Text(""))
 
 
-def stats_table(items: Sequence[tuple[Any, tuple[int, ...]]]) -> RenderableType:
+def stats_table(items: Sequence[StatsItem]) -> RenderableType:
     """Two lines per tensor (fits 80 columns): name, dtype, shape and histogram; then the
     statistics."""
     lines = []
@@ -140,15 +99,15 @@ def shrink(counts: Sequence[int], width: int) -> list[int]:
 
 
 def _histogram_line(item: dict[str, Any]) -> str:
-    hist = item["histogram"]
-    if not hist["counts"]:
+    edges, counts = item["histogram"]["edges"], item["histogram"]["counts"]
+    if not counts:
         return "-"
-    low, high = hist["edges"][0], hist["edges"][-1]
-    bars = sparkline(shrink(hist["counts"], CARD_BARS))
+    low, high = edges[0], edges[-1]
+    bars = sparkline(shrink(counts, CARD_BARS))
     return f"{bars}  [{_cell(low)} .. {_cell(high)}]"
 
 
-def _cell(value: Any, digits: int = 6) -> str:
+def _cell(value: float | str | None, digits: int = 6) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
@@ -160,19 +119,3 @@ def _cell(value: Any, digits: int = 6) -> str:
 
 def _share(part: int, whole: int, digits: int = 2) -> str:
     return f"{100 * part / whole:.{digits}f}%" if whole else "-"
-
-
-def _plain(value: Any) -> Any:
-    """A Python number from a number-like (a 0-dim tensor or numpy scalar)."""
-    if isinstance(value, (int, float)) or value is None:
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value

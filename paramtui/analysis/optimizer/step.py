@@ -12,15 +12,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from paramtui.analysis.optimizer.entries import OptimizerMap, OptimizerParam
 from paramtui.analysis.optimizer.read import jsonable
+from paramtui.analysis.stats.engine import StatsCancelled
 from paramtui.core import access
 from paramtui.core.model import CheckpointIndex, TensorInfo
 
 if TYPE_CHECKING:
     import torch
 
-    from paramtui.analysis.optimizer.map import OptimizerMap, OptimizerParam
-    from paramtui.analysis.stats.compute import TensorStats
+    from paramtui.analysis.stats.result import TensorStats
 
 CHUNK = 1 << 20
 LOG_LO, LOG_HI, LOG_BINS = -40.0, 10.0, 5000  # log10 grid: 0.01 decade (~2.3 %) per bin
@@ -143,8 +144,6 @@ def adam_step_sizes(
     """Summary of lr * |m_hat| / (sqrt(v_hat) + eps) over paired (exp_avg, exp_avg_sq) chunks
     (works for live tensors too: pair access.iter_tensor_chunks)."""
     import torch
-
-    from paramtui.analysis.stats.compute import StatsCancelled
 
     bc1, bc2 = 1 - betas[0] ** step, 1 - betas[1] ** step
     acc = _StepAccumulator(torch.zeros(LOG_BINS, dtype=torch.int64))

@@ -7,7 +7,7 @@ learnable weights; buffers (masks, counters, running statistics) are left alone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from paramtui.analysis.scan.findings import (
     ERROR,
@@ -23,6 +23,9 @@ from paramtui.analysis.scan.findings import (
 from paramtui.analysis.scan.layers import effective_ndim, is_weight_like
 from paramtui.core.model import TensorInfo
 
+if TYPE_CHECKING:
+    from paramtui.analysis.stats.result import TensorStats
+
 
 def value_findings(unit: Unit) -> list[Finding]:
     """Findings for one stored tensor (all the names that view its bytes)."""
@@ -33,14 +36,14 @@ def value_findings(unit: Unit) -> list[Finding]:
     return found
 
 
-def is_degenerate(stats: Any) -> bool:
+def is_degenerate(stats: TensorStats) -> bool:
     """All zero, or all finite values equal: such a tensor says nothing about its peers."""
     if stats.min is None or stats.max is None:
         return True
     return bool(stats.min == stats.max)
 
 
-def _nan(names: tuple[str, ...], stats: Any) -> Finding | None:
+def _nan(names: tuple[str, ...], stats: TensorStats) -> Finding | None:
     if not stats.nan:
         return None
     return Finding(
@@ -55,7 +58,7 @@ def _nan(names: tuple[str, ...], stats: Any) -> Finding | None:
     )
 
 
-def _inf(names: tuple[str, ...], stats: Any) -> Finding | None:
+def _inf(names: tuple[str, ...], stats: TensorStats) -> Finding | None:
     total = stats.posinf + stats.neginf
     if not total:
         return None
@@ -71,7 +74,7 @@ def _inf(names: tuple[str, ...], stats: Any) -> Finding | None:
     )
 
 
-def _all_zero(names: tuple[str, ...], info: TensorInfo, stats: Any) -> Finding | None:
+def _all_zero(names: tuple[str, ...], info: TensorInfo, stats: TensorStats) -> Finding | None:
     if stats.count == 0 or stats.zeros != stats.count:
         return None
     if effective_ndim(info.shape) >= 2:
@@ -96,7 +99,7 @@ def _all_zero(names: tuple[str, ...], info: TensorInfo, stats: Any) -> Finding |
     )
 
 
-def _constant(names: tuple[str, ...], info: TensorInfo, stats: Any) -> Finding | None:
+def _constant(names: tuple[str, ...], info: TensorInfo, stats: TensorStats) -> Finding | None:
     finite = stats.count - stats.nan - stats.posinf - stats.neginf
     if finite < 2 or stats.min is None or stats.min != stats.max or stats.min == 0:
         return None

@@ -24,6 +24,7 @@ from paramtui.analysis.scan.findings import (
     shape_text,
 )
 from paramtui.analysis.scan.layers import is_weight_like
+from paramtui.analysis.stats.engine import StatsCancelled
 from paramtui.core import access
 from paramtui.core.model import TensorInfo
 
@@ -56,8 +57,6 @@ def needs_line_pass(unit: Unit) -> bool:
 def dead_lines(info: TensorInfo, should_cancel: Callable[[], bool] | None = None) -> DeadLines:
     """Scan `info` row by row; its pages are released afterwards."""
     import torch
-
-    from paramtui.analysis.stats.compute import StatsCancelled
 
     rows, cols, rest = info.shape[0], info.shape[1], math.prod(info.shape[2:])
     row_len = cols * rest

@@ -14,12 +14,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from paramtui.analysis.scan.context import ScanContext
 from paramtui.analysis.scan.findings import WARNING, Finding, plural
 from paramtui.analysis.scan.layers import effective_ndim, is_weight_like, peer_groups
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.model import OPTIMIZER_STATE, TensorInfo
 
 MIN_GROUP = 3
+
+
+def check(context: ScanContext) -> list[Finding]:
+    """The `dtype_mix` kind, from the index alone (a registered whole-model check)."""
+    return dtype_findings(context.index)
 
 
 def dtype_findings(infos: Iterable[TensorInfo]) -> list[Finding]:

@@ -15,13 +15,27 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from paramtui.analysis.scan.anomalies import is_degenerate
+from paramtui.analysis.scan.context import ScanContext
 from paramtui.analysis.scan.findings import WARNING, Finding, Unit, plural
 from paramtui.analysis.scan.layers import is_weight_like
+from paramtui.analysis.stats.engine import StatsCancelled
 from paramtui.core import access
 from paramtui.core.model import TensorInfo
 
 DIGEST_SIZE = 16
 CHUNK = 1 << 20  # elements
+
+
+def check(context: ScanContext) -> list[Finding]:
+    """The `duplicate` kind (a registered whole-model check): hash the candidates, compare."""
+    found: list[Finding] = []
+    for group in candidate_groups(context.units):
+        hashes = {}
+        for unit in group:
+            context.say(unit.names[0])
+            hashes[unit.names[0]] = content_hash(unit.info, context.should_cancel)
+        found.extend(duplicate_findings(group, hashes))
+    return found
 
 
 def candidate_groups(units: Iterable[Unit]) -> list[list[Unit]]:
@@ -36,8 +50,6 @@ def candidate_groups(units: Iterable[Unit]) -> list[list[Unit]]:
 def content_hash(info: TensorInfo, should_cancel: Callable[[], bool] | None = None) -> str:
     """blake2b of the tensor's bytes in logical (row-major) order; pages released after."""
     import torch
-
-    from paramtui.analysis.stats.compute import StatsCancelled
 
     digest = hashlib.blake2b(digest_size=DIGEST_SIZE)
     try:

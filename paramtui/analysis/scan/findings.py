@@ -9,34 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from paramtui.analysis.scan.kinds import ERROR, INFO, KINDS, SEVERITIES, WARNING
+
 if TYPE_CHECKING:
+    from paramtui.analysis.stats.result import TensorStats
     from paramtui.core.model import TensorInfo
 
-ERROR = "error"  # the values are broken: NaN, Inf, unreadable bytes
-WARNING = "warning"  # very likely a mistake or damage worth looking at
-INFO = "info"  # an observation that is usually harmless (zero biases, unit norm scales)
-SEVERITIES = (ERROR, WARNING, INFO)
-
-KINDS = (
-    "nan",
-    "inf",
-    "all_zero",
-    "constant",
-    "exploding",
-    "vanishing",
-    "dead_rows",
-    "dead_columns",
-    "duplicate",
-    "dtype_mix",
-    "unreadable",
-    # training state (analysis.training_checks)
-    "gradient_nan",
-    "no_gradient",
-    "frozen_with_optimizer_state",
-    "trainable_without_state",
-    "not_in_optimizer",
-    "optimizer_unmapped",
-)
+__all__ = [
+    "ERROR",
+    "INFO",
+    "KINDS",
+    "SEVERITIES",
+    "WARNING",
+    "Finding",
+    "Thresholds",
+    "Unit",
+]
 
 
 @dataclass(frozen=True)
@@ -61,11 +49,11 @@ class Finding:
 
 class Unit(NamedTuple):
     """One stored tensor as the checks see it: every name that views the same bytes (tied
-    weights), the first name's TensorInfo, and its statistics (a TensorStats)."""
+    weights), the first name's TensorInfo, and its statistics."""
 
     names: tuple[str, ...]
     info: TensorInfo
-    stats: Any
+    stats: TensorStats
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paramtui.core.dtypes import dtype_info
 from paramtui.core.model import OTHER, PARAMETER, CheckpointIndex, TensorInfo
+
+if TYPE_CHECKING:
+    from paramtui.analysis.stats.result import TensorStats
 
 LAYER = "{N}"
 MIN_TREND_POINTS = 3
@@ -78,7 +81,7 @@ def trend_key(name: str) -> tuple[str, int] | None:
     return None
 
 
-def layer_trends(index: CheckpointIndex, stats: Mapping[str, Any]) -> list[LayerTrend]:
+def layer_trends(index: CheckpointIndex, stats: Mapping[str, TensorStats]) -> list[LayerTrend]:
     """Trends of every weight-like tensor pattern with at least MIN_TREND_POINTS layers, in
     the order the patterns first appear in the file. `stats` maps names to TensorStats."""
     series: dict[str, dict[int, TensorInfo]] = {}
@@ -95,7 +98,7 @@ def layer_trends(index: CheckpointIndex, stats: Mapping[str, Any]) -> list[Layer
 
 
 def _trend(
-    pattern: str, members: list[tuple[int, TensorInfo]], stats: Mapping[str, Any]
+    pattern: str, members: list[tuple[int, TensorInfo]], stats: Mapping[str, TensorStats]
 ) -> LayerTrend:
     rows = [stats[info.name] for _, info in members]
     return LayerTrend(
@@ -109,14 +112,14 @@ def _trend(
     )
 
 
-def abs_max(stats: Any) -> float | None:
+def abs_max(stats: TensorStats) -> float | None:
     """max(|min|, |max|) of the finite values, or None without any."""
     if stats.min is None or stats.max is None:
         return None
     return float(max(abs(stats.min), abs(stats.max)))
 
 
-def rms(stats: Any) -> float | None:
+def rms(stats: TensorStats) -> float | None:
     """Root mean square of the finite values: the L2 norm made independent of the size."""
     finite = stats.count - stats.nan - stats.posinf - stats.neginf
     if stats.l2 is None or finite <= 0:

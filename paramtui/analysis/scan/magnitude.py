@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from paramtui.analysis.scan.anomalies import is_degenerate
+from paramtui.analysis.scan.context import ScanContext
 from paramtui.analysis.scan.findings import WARNING, Finding, Thresholds, Unit, label, number
 from paramtui.analysis.scan.layers import (
     abs_max,
@@ -37,6 +38,11 @@ class Outlier:
     robust_z: float  # |log value - log median| / (MAD_SCALE * MAD); inf when MAD is 0
     peers: int
     pattern: str
+
+
+def check(context: ScanContext) -> list[Finding]:
+    """The `exploding` and `vanishing` kinds (a registered whole-model check)."""
+    return magnitude_findings(context.units, context.thresholds)
 
 
 def magnitude_findings(units: Iterable[Unit], th: Thresholds) -> list[Finding]:

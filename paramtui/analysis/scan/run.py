@@ -10,14 +10,14 @@ zeros) and duplicates (weights whose exact min, max and counts equal another sto
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from paramtui.analysis.scan import dead_channels, duplicates
-from paramtui.analysis.scan.dtype_mix import dtype_findings
+from paramtui.analysis.scan import dead_channels
+from paramtui.analysis.scan.checks import CHECKS
+from paramtui.analysis.scan.context import ScanContext
 from paramtui.analysis.scan.findings import (
     ERROR,
     INFO,
@@ -28,15 +28,16 @@ from paramtui.analysis.scan.findings import (
     Unit,
 )
 from paramtui.analysis.scan.layers import LayerTrend, layer_trends
-from paramtui.analysis.scan.magnitude import magnitude_findings
-from paramtui.analysis.scan.training import training_findings, value_checks
-from paramtui.analysis.stats.compute import TensorStats, compute_stats
+from paramtui.analysis.scan.training import value_checks
+from paramtui.analysis.stats.compute import compute_stats
+from paramtui.analysis.stats.engine import StatsCancelled
+from paramtui.analysis.stats.result import TensorStats
 from paramtui.core import access, pieces
 from paramtui.core.errors import ParamtuiError
 from paramtui.core.model import CheckpointIndex, TensorInfo
 
 Progress = Callable[[int, int, str], None]  # (done bytes, total bytes, current tensor name)
-_HEAVY_FIELDS = ("histogram_edges", "histogram_counts")
+StatsFn = Callable[..., TensorStats]  # compute_stats(info, progress=, should_cancel=)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ScanReport:
     num_tensors: int
     scanned_bytes: int
     elapsed_s: float
-    stats: dict[str, Any]
+    stats: dict[str, TensorStats]
     findings: tuple[Finding, ...]
     trends: tuple[LayerTrend, ...]
     notes: tuple[str, ...]
@@ -89,18 +90,16 @@ def scan(
     *,
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
-    stats_fn: Callable[..., Any] = compute_stats,
+    stats_fn: StatsFn = compute_stats,
     thresholds: Thresholds | None = None,
 ) -> ScanReport:
     """Scan every tensor of `index`. Raises StatsCancelled when should_cancel() says stop."""
     th = thresholds or Thresholds()
     started = time.monotonic()
     run = _Run(index, th, progress, should_cancel, stats_fn)
-    units = run.read_all()
-    run.findings.extend(magnitude_findings(units, th))
-    run.findings.extend(run.duplicates(units))
-    run.findings.extend(dtype_findings(index))
-    run.findings.extend(training_findings(index))
+    context = ScanContext(index, tuple(run.read_all()), th, should_cancel, run.say)
+    for check in CHECKS:
+        run.findings.extend(check(context))
     order = {name: i for i, name in enumerate(index.tensors)}
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     run.findings.sort(key=lambda f: (rank[f.severity], order.get(f.names[0], 0) if f.names else 0))
@@ -127,14 +126,14 @@ class _Run:
         th: Thresholds,
         progress: Progress | None,
         should_cancel: Callable[[], bool] | None,
-        stats_fn: Callable[..., Any],
+        stats_fn: StatsFn,
     ) -> None:
         self.index, self.th, self.stats_fn = index, th, stats_fn
         self.report, self.should_cancel = progress, should_cancel
         self.groups = view_groups(index)
         self.total = sum(self.index.tensor(names[0]).nbytes for names in self.groups)
         self.done = 0
-        self.stats: dict[str, Any] = {}
+        self.stats: dict[str, TensorStats] = {}
         self.findings: list[Finding] = []
         self.unreadable: dict[str, str] = {}
 
@@ -160,7 +159,7 @@ class _Run:
             return None
         finally:
             self.done += info.nbytes
-            self._say(info.name)
+            self.say(info.name)
         for name in names:
             self.stats[name] = stats if name == info.name else _renamed(stats, name)
         reason = access.unviewable_reason(info)
@@ -184,16 +183,6 @@ class _Run:
         lines = dead_channels.dead_lines(unit.info, self.should_cancel)
         return dead_channels.line_findings(unit, lines, self.th)
 
-    def duplicates(self, units: list[Unit]) -> list[Finding]:
-        found: list[Finding] = []
-        for group in duplicates.candidate_groups(units):
-            hashes = {}
-            for unit in group:
-                self._say(unit.names[0])
-                hashes[unit.names[0]] = duplicates.content_hash(unit.info, self.should_cancel)
-            found.extend(duplicates.duplicate_findings(group, hashes))
-        return found
-
     def notes(self) -> list[str]:
         if not self.unreadable:
             return []
@@ -212,11 +201,9 @@ class _Run:
 
     def _cancel_point(self, name: str) -> None:
         if self.should_cancel is not None and self.should_cancel():
-            from paramtui.analysis.stats.compute import StatsCancelled
-
             raise StatsCancelled(name)
 
-    def _say(self, name: str) -> None:
+    def say(self, name: str) -> None:
         if self.report is not None:
             self.report(min(self.done, self.total), self.total, name)
 
@@ -230,32 +217,21 @@ def view_groups(index: CheckpointIndex) -> list[tuple[str, ...]]:
     return [tuple(names) for names in groups.values()]
 
 
-def compact_stats(stats: Any) -> dict[str, Any]:
-    """A TensorStats as JSON-safe data, without its histogram."""
-    out = stats.to_dict()
-    for key in _HEAVY_FIELDS:
-        out.pop(key, None)
-    return {k: _json_safe(v) for k, v in out.items()}
+def compact_stats(stats: TensorStats) -> dict[str, Any]:
+    """A TensorStats as JSON (TensorStats.to_dict), without its histogram."""
+    return stats.to_dict(histogram=False)
 
 
-def _lean(stats: Any) -> Any:
-    fields = getattr(stats, "__dataclass_fields__", {})
-    heavy = {key: () for key in _HEAVY_FIELDS if key in fields}
-    return dataclasses.replace(stats, **heavy) if heavy else stats
+def _lean(stats: TensorStats) -> TensorStats:
+    return dataclasses.replace(stats, histogram_edges=(), histogram_counts=())
 
 
-def _renamed(stats: Any, name: str) -> Any:
+def _renamed(stats: TensorStats, name: str) -> TensorStats:
     return dataclasses.replace(stats, name=name)
 
 
 def _selected(finding: Finding, fail_on: frozenset[str]) -> bool:
     return "any" in fail_on or finding.kind in fail_on or finding.severity in fail_on
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
 
 
 def _without_values(stats: TensorStats) -> bool:

@@ -20,6 +20,7 @@ from paramtui.analysis.optimizer.map import (
     map_optimizers,
 )
 from paramtui.analysis.scan.anomalies import value_findings
+from paramtui.analysis.scan.context import ScanContext
 from paramtui.analysis.scan.findings import ERROR, INFO, WARNING, Finding, Unit, label, plural
 from paramtui.core.errors import ParamtuiError
 from paramtui.core.model import GRADIENT, PARAMETER, CheckpointIndex
@@ -39,6 +40,11 @@ TRAINING_KINDS = (
     OPTIMIZER_UNMAPPED,
 )
 LISTED = 4  # names spelled out in a message before "and N more"
+
+
+def check(context: ScanContext) -> list[Finding]:
+    """The training-state kinds (a registered whole-model check)."""
+    return training_findings(context.index)
 
 
 def training_findings(index: CheckpointIndex) -> list[Finding]:

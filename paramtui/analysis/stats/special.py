@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from paramtui.analysis.stats import compute, engine
+from paramtui.analysis.stats import engine
+from paramtui.analysis.stats.chunked import (
+    QUANTIZED_INTS,
+    Cancel,
+    Progress,
+    chunk_for,
+    dense_stats,
+    finish,
+    run_chunks,
+)
 from paramtui.analysis.stats.pattern_table import TableAccumulator, pattern_values, table_totals
+from paramtui.analysis.stats.result import TensorStats, unavailable
 from paramtui.core import access
 
-if TYPE_CHECKING:
-    from paramtui.analysis.stats.compute import TensorStats
-
-Progress = Callable[[float], None] | None
-Cancel = Callable[[], bool] | None
 PER_TENSOR = (torch.per_tensor_affine, torch.per_tensor_symmetric)
 
 
@@ -27,27 +31,26 @@ def quantized_stats(
     """Per-tensor quantized values decoded as (q - zero_point) * scale in float64; other
     schemes described by their stored integers."""
     dtype = str(tensor.dtype).removeprefix("torch.")
-    as_int = compute.QUANTIZED_INTS.get(dtype)
+    as_int = QUANTIZED_INTS.get(dtype)
     if as_int is None:
         reason = f"{dtype} packs several values per byte, which paramtui does not decode"
-        return compute.unavailable(name, dtype, tensor.numel(), reason)
+        return unavailable(name, dtype, tensor.numel(), reason)
     ints = tensor.int_repr()
     if tensor.qscheme() not in PER_TENSOR:
         note = f"{dtype} ({tensor.qscheme()}): statistics of the stored integers"
-        found = compute.tensor_stats(name, ints, bins=bins, progress=progress,
-                                   should_cancel=should_cancel)  # fmt: skip
+        found = dense_stats(name, ints, bins, progress, should_cancel)
         return replace(found, dtype=dtype, notes=(note, *found.notes))
     scale, zero = float(tensor.q_scale()), int(tensor.q_zero_point())
     note = f"{dtype}: values decoded as (q - {zero}) * {scale!r}"
     if ints.dtype.itemsize == 1:
         return _decoded_table(name, dtype, ints, (scale, zero), bins, progress, should_cancel)
-    chunk = compute.chunk_for("int64")
+    chunk = chunk_for("int64")
 
     def shifted() -> Iterator[torch.Tensor]:
         for part in access.iter_tensor_chunks(ints, chunk):
             yield part.to(torch.int64).sub_(zero)
 
-    found = compute.run_chunks(name, "int64", ints.numel(), shifted, bins, progress,
+    found = run_chunks(name, "int64", ints.numel(), shifted, bins, progress,
                              should_cancel, notes=(note,))  # fmt: skip
     return _scaled(replace(found, dtype=dtype), scale)
 
@@ -78,7 +81,7 @@ def _decoded_table(
     progress: Progress,
     should_cancel: Cancel,
 ) -> TensorStats:
-    chunk = compute.chunk_for(str(ints.dtype).removeprefix("torch."))
+    chunk = chunk_for(str(ints.dtype).removeprefix("torch."))
     hooks = engine.Hooks(ints.numel(), progress, should_cancel)
     chunks = access.iter_tensor_chunks(ints, chunk)
     acc = engine.run(chunks, lambda: TableAccumulator(ints.dtype, chunk), hooks, chunk)
@@ -88,7 +91,7 @@ def _decoded_table(
     if progress is not None and ints.numel():
         progress(1.0)
     note = f"{dtype}: values decoded as (q - {zero}) * {scale!r}"
-    return compute.finish(name, dtype, totals, (note,))
+    return finish(name, dtype, totals, (note,))
 
 
 def sparse_stats(
@@ -104,9 +107,9 @@ def sparse_stats(
         values = tensor.values()
     except (RuntimeError, NotImplementedError):
         reason = f"its layout is {layout}, whose values paramtui cannot read"
-        return compute.unavailable(name, dtype, tensor.numel(), reason)
+        return unavailable(name, dtype, tensor.numel(), reason)
     implicit = tensor.numel() - values.numel()
-    chunk = compute.chunk_for(dtype)
+    chunk = chunk_for(dtype)
     zero = torch.zeros(max(1, min(chunk, implicit)), dtype=values.dtype)
 
     def chunks() -> Iterator[torch.Tensor]:
@@ -115,5 +118,5 @@ def sparse_stats(
             yield zero[: min(zero.numel(), implicit - start)]
 
     note = f"{layout}: {values.numel():,} stored values and {implicit:,} implicit zeros"
-    return compute.run_chunks(name, dtype, tensor.numel(), chunks, bins, progress,
+    return run_chunks(name, dtype, tensor.numel(), chunks, bins, progress,
                             should_cancel, notes=(note,))  # fmt: skip
