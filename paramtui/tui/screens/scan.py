@@ -2,8 +2,8 @@
 then the findings, worst first, and the per-layer trends along depth as sparklines.
 
 Enter on a finding (or a trend) dismisses the screen with the tensor's name; the main screen
-puts the tree's cursor on it. The report is kept in the workspace: `S` again shows it at once,
-`r` scans again."""
+puts the tree's cursor on it. The report is kept with the opened checkpoint: `S` again shows it
+at once, `r` scans again."""
 
 from __future__ import annotations
 
