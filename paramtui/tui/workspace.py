@@ -1,11 +1,14 @@
-"""The open checkpoint as the TUI sees it: the index, the edit session and cached statistics.
+"""The checkpoints the TUI has open: each an `Opened` (index, edit session, cached statistics).
 
-The session exists once torch has been imported (edits need torch; the first paint must not
-wait for it). Statistics are cached per (tensor name, tensor version): an edit, undo or redo
-gives a tensor a new version, so its statistics are computed again on its current values."""
+The main screen works on `Workspace.primary`; a side-by-side comparison opens a second entry
+with `Workspace.open`, whose session, statistics and marks are its own. The session exists once
+torch has been imported (edits need torch; the first paint must not wait for it). Statistics
+are cached per (tensor name, tensor version): an edit, undo or redo gives a tensor a new version,
+so its statistics are computed again on its current values."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from paramtui.core.model import CheckpointIndex, TensorInfo
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
 
 
-class Workspace:
+class Opened:
     """One checkpoint, its edits (once possible) and the statistics computed so far."""
 
     def __init__(self, index: CheckpointIndex) -> None:
@@ -95,3 +98,59 @@ class Workspace:
 
             self._optimizer_maps = map_optimizers(self.index)
         return self._optimizer_maps
+
+
+class Workspace:
+    """The opened checkpoints, the first one primary. Reading the single-checkpoint API here
+    (`index`, `session`, `stats(name)`, ...) reads the primary's."""
+
+    def __init__(self, index: CheckpointIndex) -> None:
+        self._opened = [Opened(index)]
+
+    def open(self, index: CheckpointIndex) -> Opened:
+        """Open another checkpoint next to the primary (a comparison's second side)."""
+        opened = Opened(index)
+        self._opened.append(opened)
+        return opened
+
+    @property
+    def primary(self) -> Opened:
+        return self._opened[0]
+
+    def __iter__(self) -> Iterator[Opened]:
+        return iter(self._opened)
+
+    def __len__(self) -> int:
+        return len(self._opened)
+
+    # -- the primary checkpoint's state, as the single-checkpoint API had it -------------------
+
+    @property
+    def index(self) -> CheckpointIndex:
+        return self.primary.index
+
+    @property
+    def session(self) -> EditSession | None:
+        return self.primary.session
+
+    @property
+    def marks(self) -> EditMarks:
+        return self.primary.marks
+
+    @property
+    def dirty(self) -> bool:
+        return self.primary.dirty
+
+    @property
+    def saved_path(self) -> str | None:
+        return self.primary.saved_path
+
+    @property
+    def scan_report(self) -> ScanReport | None:
+        return self.primary.scan_report
+
+    def stats(self, name: str) -> TensorStats | None:
+        return self.primary.stats(name)
+
+    def is_edited(self, name: str) -> bool:
+        return self.primary.is_edited(name)

@@ -1,50 +1,28 @@
-"""F1 / `?`: the keys and what each pane shows."""
+"""F1 / `?`: the keys and what each pane shows.
+
+The key table is generated from the bindings of the main screen, the tree, the filter box, the
+app and the Textual keys they rely on (views/help_keys.py), so it cannot fall behind them."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static, Tree
 
+from paramtui.tui.screens.main import MainScreen
 from paramtui.tui.views.edit_marks import LEGEND
+from paramtui.tui.views.help_keys import key_rows
+from paramtui.tui.widgets.filter_input import FilterInput
+from paramtui.tui.widgets.module_tree import ModuleTree
 
-KEYS = [
-    ("↑ ↓", "move through the tree"),
-    ("→ ←", "expand a module / collapse it or go to its parent"),
-    ("enter, space", "expand or collapse the module under the cursor"),
-    ("shift+↑ ↓", "previous / next sibling"),
-    ("e", "expand everything below the cursor"),
-    ("E", "collapse the module under the cursor"),
-    ("/", "filter the tree by name (case-insensitive substring)"),
-    ("esc", "clear the filter"),
-    ("tab", "move focus between the tree and the detail pane"),
-    ("h", "the tensor's full histogram: a bin per column, quantile ticks, zero line; l: log"),
-    ("v", "the tensor's values: g jumps to row,col; s picks a slice [3, 0, :, :]; + - step"),
-    ("t", "the module's tensors in a table: 1-7 sort by a column (again: reverse), s cycles"),
-    (
-        "S",
-        "health scan of the whole file: NaN/Inf, zeros, outliers across layers, dead "
-        "rows, duplicates, dtype mixes, trends along depth; r scans again",
-    ),
-    ("enter", "in the table or the scan: put the tree's cursor on that tensor"),
-    ("f / F", "freeze / unfreeze the tensor or module: records requires_grad intent"),
-    ("z", "zero the tensor, or the parameters of the module (asks on large scopes)"),
-    ("p", "prune by magnitude: fraction or threshold, scope, structured; live preview"),
-    ("P", "make a torch prune permanent (<x>_orig * <x>_mask -> <x>)"),
-    ("u, ctrl+z", "undo the last edit"),
-    ("r, ctrl+y", "redo"),
-    ("l", "the edit log: what was done, in order, with its effect"),
-    ("s", "save an edited copy (.pth/.pt/.bin/.ckpt or .safetensors); verified"),
-    ("f1, ?", "this help"),
-    ("ctrl+p", "command palette (themes, keys, quit)"),
-    ("q", "quit (asks first when edits are unsaved)"),
-]
+TEXTUAL_FOCUS_ACTIONS = frozenset({"app.focus_next", "app.focus_previous"})
 
 PANES = [
     (
@@ -67,6 +45,21 @@ PANES = [
 ]
 
 
+def help_bindings(app: type[App[Any]]) -> list[Binding]:
+    """Every binding the help describes: the tree's (Textual's Tree ones included), the filter
+    box's, the main screen's, `app`'s, Textual's focus keys and its command palette key."""
+    found = [*_own(Tree), *_own(ModuleTree), *_own(FilterInput), *_own(MainScreen), *_own(app)]
+    found += [b for b in _own(Screen) if b.action in TEXTUAL_FOCUS_ACTIONS]
+    found.append(Binding(app.COMMAND_PALETTE_BINDING, "command_palette", "Command palette"))
+    return found
+
+
+def _own(owner: type[object]) -> list[Binding]:
+    """The Binding objects `owner` declares itself (tuples are not used in this project)."""
+    declared: Sequence[BindingType] = getattr(owner, "BINDINGS", [])
+    return [b for b in declared if isinstance(b, Binding)]
+
+
 def _table(rows: list[tuple[str, str]], key_style: str) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style=key_style, no_wrap=True)
@@ -86,7 +79,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static(Text("paramtui — keys", style="bold"))
-            yield Static(_table(KEYS, "bold"))
+            yield Static(_table(key_rows(help_bindings(type(self.app))), "bold"))
             yield Static(Text("\nWhat the panes show", style="bold"))
             yield Static(_table(PANES, "bold"))
             yield Static(Text("\nMarks in the tree", style="bold"))

@@ -1,271 +1,315 @@
-"""The main screen: browsing and closer views (InspectScreen), plus editing the node under the
-cursor.
+"""The main screen: the module tree on the left, details and statistics on the right.
 
-Edits go through the workspace's EditSession, one at a time, in a thread worker (copying a
-large storage or pruning takes a while); the worker posts EditFinished with the session's new
-marks and this screen hands them down to the tree and the detail pane. Bindings that do not
-apply to the node under the cursor are dimmed in the Footer (check_action)."""
+The screen owns the widgets, the workers and the message handlers (Textual wants those on a
+DOM node). What each key and message means is decided by a controller with one job: the
+statistics on show, the filter, the closer views and the edits (tui/controllers/). Widgets post
+messages up; the screen sets attributes down and asks the controllers which keys apply."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+import os
+import sys
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
-from textual.binding import Binding, BindingType
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import get_current_worker
 
-from paramtui.core.errors import ParamtuiError
-from paramtui.core.tree import ModuleNode
-from paramtui.tui.messages import EditFailed, EditFinished, ModuleHighlighted, SourceReplaced
-from paramtui.tui.screens.confirm import confirm
-from paramtui.tui.screens.inspect import InspectScreen
-from paramtui.tui.views import fmt
-from paramtui.tui.views.edit_marks import EditMarks, marks_of
-from paramtui.tui.views.edit_rules import Applicability, describe_scope, is_large, notice
-from paramtui.tui.views.prune_form import scope_size
-from paramtui.tui.views.save_text import same_file
+from paramtui.core.model import CheckpointIndex
+from paramtui.core.tree import ModuleNode, build_tree, filter_paths
+from paramtui.tui.controllers.editing import EditingController
+from paramtui.tui.controllers.filtering import FilterController
+from paramtui.tui.controllers.statistics import StatisticsController
+from paramtui.tui.controllers.viewing import ViewingController
+from paramtui.tui.messages import (
+    EditFailed,
+    EditFinished,
+    FilterComputed,
+    ModuleHighlighted,
+    OptimizerSummarised,
+    StatsComputed,
+    StatsFailed,
+    StatsProgressed,
+    TorchLoaded,
+    TreeBuilt,
+)
+from paramtui.tui.tasks.edit import run_edit
+from paramtui.tui.tasks.optimizer import run_optimizer
+from paramtui.tui.tasks.stats import StatsJob, run_stats
+from paramtui.tui.views.edit_marks import EditMarks
 from paramtui.tui.widgets.detail_pane import DetailPane
+from paramtui.tui.widgets.filter_input import FilterInput
 from paramtui.tui.widgets.module_tree import ModuleTree
-from paramtui.tui.workspace import Workspace
+from paramtui.tui.workspace import Opened, Workspace
 
 if TYPE_CHECKING:
-    from paramtui.edits.effects import EditRecord
     from paramtui.edits.ops import Op
-    from paramtui.io.save import SaveReport
-    from paramtui.tui.screens.prune import PruneChoice
-
-FREEZE_KEYS = Binding.Group("Freeze", compact=True)  # the Footer must fit 80 columns
-UNDO_KEYS = Binding.Group("Undo", compact=True)
-NODE_ACTIONS = frozenset({"freeze", "unfreeze", "zero", "prune", "make_permanent"})
-SESSION_ACTIONS = NODE_ACTIONS | {"undo", "redo", "save_as", "edit_log"}
 
 
-class MainScreen(InspectScreen):
-    """Browse and edit one checkpoint."""
+class MainScreen(Screen[None]):
+    """Browse, look closer at and edit the workspace's primary checkpoint."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "freeze", "Freeze", id="edit.freeze", group=FREEZE_KEYS),
-        Binding("F", "unfreeze", "Unfreeze", id="edit.unfreeze", group=FREEZE_KEYS),
-        Binding("z", "zero", "Zero", id="edit.zero"),
-        Binding("p", "prune", "Prune", id="edit.prune"),
-        Binding("P", "make_permanent", "Make permanent", id="edit.make_permanent"),
-        Binding("u,ctrl+z", "undo", "Undo", id="edit.undo", group=UNDO_KEYS),
-        Binding("r,ctrl+y", "redo", "Redo", id="edit.redo", group=UNDO_KEYS),
-        Binding("s", "save_as", "Save", id="edit.save_as"),
-        Binding("l", "edit_log", "Log", id="edit.log"),
+        *FilterController.BINDINGS,
+        *ViewingController.BINDINGS,
+        *EditingController.BINDINGS,
     ]
 
-    busy = False  # an edit, undo or redo is running
-
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__(workspace)
-        self._flags: frozenset[str] = frozenset()  # node actions that apply under the cursor
-        self._rules = Applicability()
+        super().__init__()
+        self.workspace = workspace
+        self.torch_ready = "torch" in sys.modules
+        self.module_root: ModuleNode | None = None  # the whole tree, once built
+        self.statistics = StatisticsController(self, lambda: not self.editing.busy)
+        self.filtering = FilterController(self)
+        self.viewing = ViewingController(self, self.statistics, self.filtering)
+        self.editing = EditingController(self)
 
-    def reset(self, workspace: Workspace) -> None:
-        self._rules.clear()
-        self._flags = frozenset()
-        super().reset(workspace)
+    @property
+    def opened(self) -> Opened:
+        return self.workspace.primary
 
-    # -- what applies where ------------------------------------------------------------------
+    @property
+    def index(self) -> CheckpointIndex:
+        return self.opened.index
 
-    def on_torch_ready(self) -> None:
-        self.workspace.start_session()
-        self._update_flags(self.current_node())
-        self.refresh_bindings()
+    @property
+    def busy(self) -> bool:
+        """An edit, undo or redo is running."""
+        return self.editing.busy
 
-    def on_module_highlighted(self, message: ModuleHighlighted) -> None:
-        super().on_module_highlighted(message)
-        self._update_flags(message.node)
+    @property
+    def applied_filter(self) -> str:
+        """The filter text the tree shows now."""
+        return self.filtering.applied
 
-    def values_settled(self) -> bool:
-        return not self.busy
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("; ".join(self.index.notes)), id="notes")
+        with Horizontal(id="panes"):
+            with Vertical(id="left"):
+                yield FilterInput(id="filter")
+                yield ModuleTree(id="tree")
+            yield DetailPane(self.index, id="detail")
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p: in the help
 
-    def _update_flags(self, node: ModuleNode | None) -> None:
-        session = self.workspace.session
-        flags = self._rules.flags(session, node) if session is not None and node else frozenset()
-        if flags != self._flags:
-            self._flags = flags
-            self.refresh_bindings()  # only when something changed: the Footer is costly
+    def on_mount(self) -> None:
+        self.query_one("#notes").display = bool(self.index.notes)
+        self.filter_box.display = False
+        self.module_tree.focus()
+        self.build_module_tree()
+
+    # -- the widgets the controllers reach through the screen --------------------------------
+
+    @property
+    def module_tree(self) -> ModuleTree:
+        return self.query_one(ModuleTree)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
+    def filter_box(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    def current_node(self) -> ModuleNode | None:
+        """The module or tensor under the tree's cursor."""
+        node = self.module_tree.cursor_node
+        return node.data if node is not None else None
+
+    def cancel_workers(self, group: str) -> None:
+        self.workers.cancel_group(self, group)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action not in SESSION_ACTIONS:
-            return super().check_action(action, parameters)
-        session = self.workspace.session
-        if session is None or self.busy:
-            return None
-        if action == "make_permanent":  # rare: shown only where torch's prune pairs are
-            return action in self._flags
-        if action in NODE_ACTIONS:
-            return True if action in self._flags else None
-        if action == "undo":
-            return True if session.can_undo else None
-        if action == "redo":
-            return True if session.can_redo else None
-        if action == "edit_log":
-            return True if session.log or session.redo_log else None
+        for controller in (self.filtering, self.viewing, self.editing):
+            if action in controller.ACTIONS:
+                return controller.check(action)
         return True
 
-    # -- the actions -------------------------------------------------------------------------
+    # -- the tree --------------------------------------------------------------------------
 
-    def action_freeze(self) -> None:
-        from paramtui.edits.ops import Freeze
+    @work(thread=True, exclusive=True, group="index")
+    def build_module_tree(self) -> None:
+        self.post_message(TreeBuilt(build_tree(self.opened.tensors())))
 
-        self._for_node(lambda node: self.run_edit("apply", Freeze(node.path)))
+    def on_tree_built(self, message: TreeBuilt) -> None:
+        first = self.module_root is None
+        self.module_root = message.root
+        self.detail.root = message.root
+        name = os.path.basename(self.index.path.rstrip("/")) or self.index.path
+        tree = self.module_tree
+        where = tree.cursor_node.data.path if tree.cursor_node and tree.cursor_node.data else ""
+        tree.load(message.root, name)
+        if not first:  # rebuilt after an edit renamed tensors: stay where the user was
+            self._reveal_nearest(tree, where)
+        if self.torch_ready:
+            self.editing.start()
+        elif first:  # after the tree is painted: the import holds the GIL a lot
+            self.call_after_refresh(self.import_torch)
 
-    def action_unfreeze(self) -> None:
-        from paramtui.edits.ops import Unfreeze
+    def _reveal_nearest(self, tree: ModuleTree, path: str) -> None:
+        while path and not tree.reveal(path):
+            path = path.rpartition(".")[0]
+        if not path:
+            tree.go_to(tree.root)
 
-        self._for_node(lambda node: self.run_edit("apply", Unfreeze(node.path)))
+    def reset(self, workspace: Workspace) -> None:
+        """Show another workspace (the same file reopened after it was saved over)."""
+        self.editing.reset()
+        self.workspace = workspace
+        self.detail.reset(self.index)
+        self.module_tree.set_marks(self.opened.marks)
+        self.build_module_tree()
 
-    def action_make_permanent(self) -> None:
-        from paramtui.edits.ops import MakePrunePermanent
+    def on_module_highlighted(self, message: ModuleHighlighted) -> None:
+        self.detail.node = message.node
+        self.statistics.want(message.node.tensor)
+        self._update_applicable(message.node)
 
-        self._for_node(lambda node: self.run_edit("apply", MakePrunePermanent(node.path)))
+    def _update_applicable(self, node: ModuleNode | None) -> None:
+        self.viewing.update(node)
+        self.editing.update(node)
 
-    def action_zero(self) -> None:
-        from paramtui.edits.ops import Zero
-
-        node = self.current_node()
-        if node is None:
-            return
-        op = Zero(node.path)
-        if not is_large(node.num_tensors, node.numel):
-            self.run_edit("apply", op)
-            return
-        scope = describe_scope(node.path, node.num_tensors, node.numel)
-        body = (
-            f"Set every element of {scope} to zero (buffers and optimizer state under a "
-            "module are left alone). u undoes it."
-        )
-        self._confirm_then_apply("Zero?", body, "Zero", op)
-
-    def action_prune(self) -> None:
-        from paramtui.tui.screens.prune import PruneScreen
-
-        session, node = self.workspace.session, self.current_node()
-        if session is not None and node is not None:
-            self.app.push_screen(PruneScreen(session, node), self._pruned)
-
-    def _pruned(self, choice: PruneChoice | None) -> None:
-        if choice is None:
-            return
-        if choice.preview is None:
-            self.run_edit("apply", choice.op)
-            return
-        tensors, numel = scope_size(choice.preview)
-        if not is_large(tensors, numel):
-            self.run_edit("apply", choice.op)
-            return
-        scope = describe_scope(choice.op.target, tensors, numel)
-        zeroed = fmt.grouped(choice.preview.total_changed)
-        body = f"{choice.op.describe()} of {scope}: {zeroed} elements become zero. u undoes it."
-        self._confirm_then_apply("Prune?", body, "Prune", choice.op)
-
-    def _confirm_then_apply(self, title: str, body: str, yes: str, op: Op) -> None:
-        def answered(answer: str | None) -> None:
-            if answer == "yes":
-                self.run_edit("apply", op)
-
-        self.app.push_screen(confirm(title, body, yes=yes), answered)
-
-    def action_undo(self) -> None:
-        self.run_edit("undo")
-
-    def action_redo(self) -> None:
-        self.run_edit("redo")
-
-    def action_edit_log(self) -> None:
-        from paramtui.tui.screens.edit_log import EditLogScreen
-
-        session = self.workspace.session
-        if session is not None:
-            self.app.push_screen(EditLogScreen(session.log, session.redo_log, session.dirty))
-
-    def action_save_as(self, then_quit: bool = False) -> None:
-        from paramtui.tui.screens.save_as import SaveAsScreen
-
-        session = self.workspace.session
-        if session is None:
-            return
-
-        def saved(report: SaveReport | None) -> None:
-            self.saved(report)
-            if then_quit and report is not None and report.verified:
-                self.app.exit(0)
-
-        self.app.push_screen(SaveAsScreen(session), saved)
-
-    def _for_node(self, edit: Callable[[ModuleNode], None]) -> None:
-        node = self.current_node()
-        if node is not None:
-            edit(node)
-
-    # -- running edits -----------------------------------------------------------------------
-
-    def run_edit(self, kind: str, op: Op | None = None) -> None:
-        """Apply `op`, or undo / redo, in the edit worker (one at a time)."""
-        if self.workspace.session is None or self.busy:
-            return
-        self.busy = True
-        self.refresh_bindings()
-        self.edit_worker(kind, op)
-
-    @work(thread=True, group="edit", exit_on_error=False)
-    def edit_worker(self, kind: str, op: Op | None) -> None:
-        session = self.workspace.session
-        assert session is not None
-        record: EditRecord | None
-        try:
-            if kind == "apply":
-                assert op is not None
-                record = session.apply(op)
-            else:
-                record = session.undo() if kind == "undo" else session.redo()
-            marks = marks_of(session)
-        except ParamtuiError as exc:  # EditRefused included: its message says why
-            self.post_message(EditFailed(str(exc)))
-        except Exception as exc:  # noqa: BLE001 - report it, keep the app and the session
-            self.post_message(EditFailed(f"the edit failed: {exc!r}"))
-        else:
-            self.post_message(EditFinished(kind, record, marks))
-
-    def on_edit_failed(self, message: EditFailed) -> None:
-        self.busy = False
-        self.refresh_bindings()
-        self.notify(message.reason, title="Not edited", severity="error", timeout=10)
-
-    def on_edit_finished(self, message: EditFinished) -> None:
-        from paramtui.edits.ops import MakePrunePermanent
-
-        self.busy = False
-        self.show_marks(message.marks)
-        record = message.record
-        if record is not None:
-            self.notify(notice(message.kind, record), title="Edit log")
-            if isinstance(record.op, MakePrunePermanent):
-                self._rules.clear()
-                self.build_module_tree()  # names were added and removed
-        self._update_flags(self.current_node())
-        self._update_views(self.current_node())
-        self.refresh_bindings()
+    def on_screen_resume(self) -> None:
+        self.statistics.resume()
 
     def show_marks(self, marks: EditMarks) -> None:
         """Hand new marks down, then recompute the statistics on show if their values changed."""
-        self.workspace.marks = marks
-        self.query_one(ModuleTree).set_marks(marks)
-        self.query_one(DetailPane).marks = marks
-        node = self.current_node()
-        self._want_stats(node.tensor if node is not None else None)
+        self.opened.marks = marks
+        self.module_tree.set_marks(marks)
+        self.detail.marks = marks
+        self.statistics.want_current()
 
-    def saved(self, report: SaveReport | None) -> None:
-        if report is None:
-            return
-        self.workspace.saved_path = report.path
-        self.show_marks(replace(self.workspace.marks, dirty=self.workspace.dirty))
-        self.notify(f"Saved {fmt.printable(report.path)}", title="Saved")
+    # -- workers: statistics and the optimizer's view of the tensor on show ------------------
+
+    @work(thread=True, exclusive=True, group="stats")
+    def compute_stats(self, job: StatsJob) -> None:
+        worker = get_current_worker()
+        run_stats(job, self, lambda: worker.is_cancelled)
+
+    @work(thread=True, exclusive=True, group="optimizer", exit_on_error=False)
+    def summarise_optimizer(self, name: str) -> None:
+        worker = get_current_worker()
+        run_optimizer(self.opened, name, self, lambda: worker.is_cancelled)
+
+    def on_stats_progressed(self, message: StatsProgressed) -> None:
+        self.statistics.progressed(message)
+
+    def on_stats_computed(self, message: StatsComputed) -> None:
+        self.statistics.computed(message)
+
+    def on_stats_failed(self, message: StatsFailed) -> None:
+        self.statistics.failed(message)
+
+    def on_optimizer_summarised(self, message: OptimizerSummarised) -> None:
+        self.statistics.optimizer_summarised(message)
+
+    # -- torch, imported once the tree is on screen ----------------------------------------
+
+    @work(thread=True, group="torch", exit_on_error=False)
+    def import_torch(self) -> None:
+        try:
+            import torch  # noqa: F401
+        except Exception as exc:  # a broken install raises more than ImportError
+            self.post_message(TorchLoaded(False, f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(TorchLoaded(True))
+
+    def on_torch_loaded(self, message: TorchLoaded) -> None:
+        self.torch_ready = message.ok
+        if not message.ok:
+            self.notify(f"torch could not be imported: {message.reason}", severity="error")
+        else:
+            self.editing.start()
+
+    # -- filtering ---------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.filtering.open()
+
+    def action_clear_filter(self) -> None:
+        self.filtering.clear()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filtering.changed(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.set_focus(self.module_tree)
+
+    @on(FilterInput.Dismissed)
+    def _filter_dismissed(self) -> None:
+        self.filtering.end()
+
+    @work(thread=True, exclusive=True, group="filter")
+    def compute_filter(self, root: ModuleNode, needle: str) -> None:
+        keep = filter_paths(root, needle) if needle else None
+        if not get_current_worker().is_cancelled:
+            self.post_message(FilterComputed(needle, keep))
+
+    def on_filter_computed(self, message: FilterComputed) -> None:
+        self.filtering.computed(message)
+
+    # -- the closer views --------------------------------------------------------------------
+
+    def action_histogram(self) -> None:
+        self.viewing.histogram()
+
+    def action_values(self) -> None:
+        self.viewing.values()
+
+    def action_module_table(self) -> None:
+        self.viewing.module_table()
+
+    def action_scan(self) -> None:
+        self.viewing.scan()
+
+    # -- editing -----------------------------------------------------------------------------
+
+    def action_freeze(self) -> None:
+        self.editing.freeze()
+
+    def action_unfreeze(self) -> None:
+        self.editing.unfreeze()
+
+    def action_zero(self) -> None:
+        self.editing.zero()
+
+    def action_prune(self) -> None:
+        self.editing.prune()
+
+    def action_make_permanent(self) -> None:
+        self.editing.make_permanent()
+
+    def action_undo(self) -> None:
+        self.editing.run("undo")
+
+    def action_redo(self) -> None:
+        self.editing.run("redo")
+
+    def action_edit_log(self) -> None:
+        self.editing.edit_log()
+
+    def action_save_as(self, then_quit: bool = False) -> None:
+        self.editing.save_as(then_quit)
+
+    @work(thread=True, group="edit", exit_on_error=False)
+    def edit_worker(self, kind: str, op: Op | None) -> None:
+        session = self.opened.session
+        assert session is not None
+        run_edit(session, kind, op, self)
+
+    def on_edit_failed(self, message: EditFailed) -> None:
+        self.editing.failed(message)
+
+    def on_edit_finished(self, message: EditFinished) -> None:
+        self.editing.finished(message)
+        self._update_applicable(self.current_node())
         self.refresh_bindings()
-        if same_file(report.path, self.index.path):
-            # The index describes the replaced file's layout: read the new one afresh.
-            self.post_message(SourceReplaced(report.path))

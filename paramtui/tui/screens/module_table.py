@@ -29,7 +29,7 @@ from paramtui.tui.views.module_rows import (
     compute_rows,
     module_rows,
 )
-from paramtui.tui.workspace import Workspace
+from paramtui.tui.workspace import Opened
 
 SORT_KEYS = Binding.Group("Sort by column", compact=True)
 STAT_COLUMNS = frozenset({"norm", "std", "sparsity", "flags"})
@@ -53,10 +53,10 @@ class ModuleTableScreen(Screen[str | None]):
         Binding("escape,q,t", "close", "Close", id="table.close"),
     ]
 
-    def __init__(self, node: ModuleNode, workspace: Workspace) -> None:
+    def __init__(self, node: ModuleNode, opened: Opened) -> None:
         super().__init__()
         self.node = node
-        self.workspace = workspace
+        self.opened = opened
         self.rows: dict[str, ModuleRow] = {}
         self.sort_column = "name"
         self.descending = False
@@ -74,11 +74,11 @@ class ModuleTableScreen(Screen[str | None]):
         table = self.query_one(DataTable)
         for i, (key, title, _) in enumerate(COLUMNS, 1):
             table.add_column(Text(f"{i}·{title}  "), key=key)
-        rows = module_rows(self.node, self.workspace)
+        rows = module_rows(self.node, self.opened)
         self.rows = {row.info.name: row for row in rows}
         for row in rows:
             table.add_row(*row.cells(), key=row.info.name)
-        jobs = [self.workspace.stats_job(r.info) for r in rows if r.stats is None]
+        jobs = [self.opened.stats_job(r.info) for r in rows if r.stats is None]
         self.pending = len(jobs)
         self._apply_sort(keep_cursor=False)
         if jobs:
@@ -100,7 +100,7 @@ class ModuleTableScreen(Screen[str | None]):
             row = self.rows[name]
             row.stats, row.failed = stats, failure
             if stats is not None:
-                self.workspace.remember(name, version, stats)
+                self.opened.remember(name, version, stats)
             for key, cell in row.stat_cells().items():
                 table.update_cell(name, key, cell, update_width=True)
         self.pending -= len(message.results)

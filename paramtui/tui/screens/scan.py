@@ -2,8 +2,8 @@
 then the findings, worst first, and the per-layer trends along depth as sparklines.
 
 Enter on a finding (or a trend) dismisses the screen with the tensor's name; the main screen
-puts the tree's cursor on it. The report is kept in the workspace: `S` again shows it at once,
-`r` scans again."""
+puts the tree's cursor on it. The report is kept with the opened checkpoint: `S` again shows it
+at once, `r` scans again."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from paramtui.tui.views.scan_rows import (
     trend_cells,
     trend_target,
 )
-from paramtui.tui.workspace import Workspace
+from paramtui.tui.workspace import Opened
 
 if TYPE_CHECKING:
     from paramtui.analysis.scan.run import ScanReport
@@ -46,14 +46,14 @@ class ScanScreen(Screen[str | None]):
         Binding("escape,q", "close", "Close", id="scan.close"),
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, opened: Opened) -> None:
         super().__init__()
-        self.workspace = workspace
+        self.opened = opened
         self.report: ScanReport | None = None
         self.running = False
 
     def compose(self) -> ComposeResult:
-        name = os.path.basename(self.workspace.index.path.rstrip("/")) or self.workspace.index.path
+        name = os.path.basename(self.opened.index.path.rstrip("/")) or self.opened.index.path
         yield Static(Text(f"Health scan of {fmt.printable(name)}", style="bold"), id="scan-title")
         with Vertical(id="scan-running"):
             yield ProgressBar(id="scan-progress", show_eta=False)
@@ -69,8 +69,8 @@ class ScanScreen(Screen[str | None]):
     def on_mount(self) -> None:
         self.query_one("#scan-findings", DataTable).add_columns(*FINDING_COLUMNS)
         self.query_one("#scan-trends", DataTable).add_columns(*TREND_COLUMNS)
-        if self.workspace.scan_report is not None:
-            self.show_report(self.workspace.scan_report)
+        if self.opened.scan_report is not None:
+            self.show_report(self.opened.scan_report)
         else:
             self.action_rescan()
 
@@ -89,7 +89,7 @@ class ScanScreen(Screen[str | None]):
     @work(thread=True, exclusive=True, group="scan")
     def scan(self) -> None:
         worker = get_current_worker()
-        run_scan(self.workspace.index, self, lambda: worker.is_cancelled)
+        run_scan(self.opened.index, self, lambda: worker.is_cancelled)
 
     def on_scan_progressed(self, message: ScanProgressed) -> None:
         self.query_one(ProgressBar).update(total=max(message.total, 1), progress=message.done)
@@ -104,7 +104,7 @@ class ScanScreen(Screen[str | None]):
 
     def on_scan_finished(self, message: ScanFinished) -> None:
         self.running = False
-        self.workspace.scan_report = message.report
+        self.opened.scan_report = message.report
         self.show_report(message.report)
 
     # -- the report --------------------------------------------------------------------------
@@ -113,7 +113,7 @@ class ScanScreen(Screen[str | None]):
         self.report = report
         self.query_one("#scan-running").display = False
         self.query_one("#scan-result").display = True
-        self.query_one("#scan-summary", Static).update(summary_text(report, self.workspace.dirty))
+        self.query_one("#scan-summary", Static).update(summary_text(report, self.opened.dirty))
         findings = self.query_one("#scan-findings", DataTable)
         findings.clear()
         for i, finding in enumerate(report.findings):

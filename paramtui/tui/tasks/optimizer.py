@@ -10,21 +10,21 @@ from typing import TYPE_CHECKING
 from textual.message_pump import MessagePump
 
 from paramtui.tui.messages import OptimizerSummarised
-from paramtui.tui.workspace import Workspace
+from paramtui.tui.workspace import Opened
 
 if TYPE_CHECKING:
     from paramtui.analysis.optimizer.map import OptimizerMap
 
 
 def run_optimizer(
-    workspace: Workspace, name: str, target: MessagePump, should_cancel: Callable[[], bool]
+    opened: Opened, name: str, target: MessagePump, should_cancel: Callable[[], bool]
 ) -> None:
     """Summarise `name` (a parameter, or one of its state tensors) and post the result."""
     from paramtui.analysis.optimizer.map import optimizer_summary
 
     try:
-        maps = workspace.optimizer_maps()
-        summary = optimizer_summary(workspace.index, name, should_cancel=should_cancel, maps=maps)
+        maps = opened.optimizer_maps()
+        summary = optimizer_summary(opened.index, name, should_cancel=should_cancel, maps=maps)
     except Exception as exc:  # noqa: BLE001 - a damaged optimizer must not break browsing
         if not should_cancel():
             unreadable = f"optimizer state unreadable: {exc}"

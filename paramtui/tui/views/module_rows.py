@@ -23,7 +23,7 @@ from paramtui.tui.views.edit_marks import EDITED, FROZEN
 if TYPE_CHECKING:
     from paramtui.analysis.stats.compute import TensorStats
     from paramtui.core.model import TensorInfo
-    from paramtui.tui.workspace import Workspace
+    from paramtui.tui.workspace import Opened
 
 MAX_ROWS = 2000
 POST_EVERY_S = 0.1
@@ -123,10 +123,10 @@ class ModuleRow:
         return value if value is None or value == value else None  # NaN sorts as missing
 
 
-def module_rows(node: ModuleNode, workspace: Workspace) -> list[ModuleRow]:
+def module_rows(node: ModuleNode, opened: Opened) -> list[ModuleRow]:
     """The first MAX_ROWS tensors at or below `node`, in file order, with cached statistics."""
     prefix = len(node.path) + 1 if node.path else 0
-    marks = workspace.marks
+    marks = opened.marks
     rows: list[ModuleRow] = []
     for info in node.iter_tensors():
         if len(rows) >= MAX_ROWS:
@@ -134,8 +134,8 @@ def module_rows(node: ModuleNode, workspace: Workspace) -> list[ModuleRow]:
         intent = marks.intents.get(info.name)
         frozen = (intent is False) or (intent is None and info.requires_grad is False)
         shown = info.name[prefix:] or info.name
-        row = ModuleRow(info, shown, workspace.is_edited(info.name), frozen)
-        row.stats = workspace.stats(info.name)
+        row = ModuleRow(info, shown, opened.is_edited(info.name), frozen)
+        row.stats = opened.stats(info.name)
         rows.append(row)
     return rows
 

@@ -1,9 +1,12 @@
 """The right-hand pane: what the selected node is, and (for a tensor) its statistics.
 
-The screen sets `node` (and `marks` after an edit); the pane redraws. Statistics arrive through
-`stats` (a StatsView) whose methods the screen calls as the worker reports."""
+The screen sets `node` (and `marks` after an edit); the pane redraws. As the workers report, the
+screen calls `show_pending` / `show_progress` / `show_stats` / `show_error` for the statistics and
+`show_optimizer` for the optimizer's section; the pane's children are its own business."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -17,6 +20,9 @@ from paramtui.core.tree import ModuleNode
 from paramtui.tui.views.edit_marks import EditMarks
 from paramtui.tui.widgets.describe import describe
 from paramtui.tui.widgets.stats_view import StatsView
+
+if TYPE_CHECKING:
+    from paramtui.analysis.stats.compute import TensorStats
 
 _CACHE_SIZE = 256  # module descriptions walk their subtree (bytes by dtype): keep recent ones
 
@@ -39,11 +45,11 @@ class DetailPane(VerticalScroll):
         yield Static("", id="detail-optimizer")
 
     def on_mount(self) -> None:
-        self.stats.display = False
+        self._stats_view.display = False
         self.show_optimizer(None)
 
     @property
-    def stats(self) -> StatsView:
+    def _stats_view(self) -> StatsView:
         return self.query_one(StatsView)
 
     def reset(self, index: CheckpointIndex) -> None:
@@ -51,6 +57,21 @@ class DetailPane(VerticalScroll):
         self.index = index
         self._described.clear()
         self.marks = EditMarks()
+
+    def show_stats(self, stats: TensorStats) -> None:
+        """The statistics of the tensor on show."""
+        self._stats_view.show_stats(stats)
+
+    def show_pending(self, note: str = "") -> None:
+        """Statistics are on their way (`note`: why they may take a while)."""
+        self._stats_view.show_pending(note)
+
+    def show_progress(self, fraction: float) -> None:
+        self._stats_view.show_progress(fraction)
+
+    def show_error(self, reason: str) -> None:
+        """The statistics could not be computed: say why instead."""
+        self._stats_view.show_error(reason)
 
     def show_optimizer(self, section: RenderableType | None) -> None:
         """The optimizer's view of the selected parameter (None: hide the section)."""
@@ -61,7 +82,7 @@ class DetailPane(VerticalScroll):
     def watch_node(self, node: ModuleNode | None) -> None:
         self.show_optimizer(None)
         self._show(node)
-        self.stats.display = node is not None and node.tensor is not None
+        self._stats_view.display = node is not None and node.tensor is not None
         self.scroll_home(animate=False)
 
     def watch_marks(self) -> None:

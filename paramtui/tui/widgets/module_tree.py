@@ -67,8 +67,8 @@ class ModuleTree(Tree[ModuleNode]):
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right", "expand_or_enter", "Expand", show=False),
-        Binding("left", "collapse_or_leave", "Collapse", show=False),
+        Binding("right", "expand_or_enter", "Expand", show=False, id="tree.expand"),
+        Binding("left", "collapse_or_leave", "Collapse", show=False, id="tree.collapse"),
         # In the help screen, not the Footer: the edit keys need its room.
         Binding("e", "expand_subtree", "Expand all", show=False, id="tree.expand_all"),
         Binding("E", "collapse_subtree", "Collapse all", show=False, id="tree.collapse_all"),
