@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from paramtui.core.model import CheckpointIndex, TensorInfo
-from paramtui.tui.tasks.stats import StatsJob
 from paramtui.tui.views.edit_marks import EditMarks
+from paramtui.tui.views.stats_job import StatsJob
 
 if TYPE_CHECKING:
     from paramtui.analysis.optimizer.map import OptimizerMap

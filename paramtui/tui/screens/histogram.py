@@ -18,10 +18,11 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from paramtui.tui.messages import StatsComputed, StatsFailed, StatsProgressed
-from paramtui.tui.tasks.stats import StatsJob, run_stats
+from paramtui.tui.tasks.stats import run_stats
 from paramtui.tui.views import fmt
 from paramtui.tui.views.edit_marks import EDITED
 from paramtui.tui.views.histogram_draw import QUANTILES, HistogramInput
+from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.views.value_format import formatter
 from paramtui.tui.widgets.histogram_plot import HistogramPlot
 

@@ -19,16 +19,15 @@ from textual.worker import get_current_worker
 
 from paramtui.core.tree import ModuleNode
 from paramtui.tui.messages import ModuleRowsComputed
-from paramtui.tui.tasks.stats import StatsJob
+from paramtui.tui.tasks.module_rows import RowResult, compute_rows
 from paramtui.tui.views import fmt
 from paramtui.tui.views.module_rows import (
     COLUMNS,
     MAX_ROWS,
     ModuleRow,
-    RowResult,
-    compute_rows,
     module_rows,
 )
+from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.workspace import Opened
 
 SORT_KEYS = Binding.Group("Sort by column", compact=True)

@@ -8,29 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message_pump import MessagePump
 
 from paramtui.core.errors import ParamtuiError
-from paramtui.core.model import TensorInfo
 from paramtui.tui.messages import StatsComputed, StatsFailed, StatsProgressed
+from paramtui.tui.views.stats_job import StatsJob
 
 if TYPE_CHECKING:
     from paramtui.analysis.stats.compute import TensorStats
 
 PROGRESS_EVERY_S = 0.1  # at most ten progress messages a second
-
-
-@dataclass(frozen=True)
-class StatsJob:
-    """One tensor's statistics to compute: `tensor` is its edited value (None: the file's)."""
-
-    info: TensorInfo
-    version: int
-    tensor: Any = None  # torch.Tensor; typed loosely so this module does not import torch
-    bins: int = 64  # histogram bins (the detail pane's sparkline; the histogram view asks more)
 
 
 def run_stats(job: StatsJob, target: MessagePump, is_cancelled: Callable[[], bool]) -> None:

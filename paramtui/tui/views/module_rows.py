@@ -1,5 +1,5 @@
-"""The per-module table's rows: one tensor each, its cells, its sort keys, and the worker body
-that computes the statistics the table lacks.
+"""The per-module table's rows: one tensor each, its cells and its sort keys (the worker that
+computes the statistics the table lacks is tasks.module_rows).
 
 Rows are built at once from the index (name, shape, dtype, flags known); norm, std and sparsity
 arrive as the worker reports them (cached statistics are used at once). Sorting never moves
@@ -7,26 +7,33 @@ rows whose statistics are missing ahead of those that have them."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 
-from paramtui.core.errors import ParamtuiError
 from paramtui.core.tree import ModuleNode, natural_key
-from paramtui.tui.tasks.stats import StatsJob, compute_job
 from paramtui.tui.views import fmt
 from paramtui.tui.views.edit_marks import EDITED, FROZEN
 
 if TYPE_CHECKING:
     from paramtui.analysis.stats.compute import TensorStats
     from paramtui.core.model import TensorInfo
-    from paramtui.tui.workspace import Opened
+    from paramtui.tui.views.edit_marks import EditMarks
+
+
+class RowSource(Protocol):
+    """What the rows read of an opened checkpoint (tui.workspace.Opened)."""
+
+    @property
+    def marks(self) -> EditMarks: ...
+
+    def is_edited(self, name: str) -> bool: ...
+
+    def stats(self, name: str) -> TensorStats | None: ...
+
 
 MAX_ROWS = 2000
-POST_EVERY_S = 0.1
 # (column key, title, numeric: a first press sorts largest first)
 COLUMNS = (
     ("name", "tensor", False),
@@ -123,7 +130,7 @@ class ModuleRow:
         return value if value is None or value == value else None  # NaN sorts as missing
 
 
-def module_rows(node: ModuleNode, opened: Opened) -> list[ModuleRow]:
+def module_rows(node: ModuleNode, opened: RowSource) -> list[ModuleRow]:
     """The first MAX_ROWS tensors at or below `node`, in file order, with cached statistics."""
     prefix = len(node.path) + 1 if node.path else 0
     marks = opened.marks
@@ -138,34 +145,3 @@ def module_rows(node: ModuleNode, opened: Opened) -> list[ModuleRow]:
         row.stats = opened.stats(info.name)
         rows.append(row)
     return rows
-
-
-RowResult = tuple[str, int, "TensorStats | None", str]  # (name, version, stats, failure)
-
-
-def compute_rows(
-    jobs: list[StatsJob],
-    post: Callable[[list[RowResult]], None],
-    is_cancelled: Callable[[], bool],
-) -> None:
-    """Compute each job's statistics in turn, posting results in batches (at most ten a
-    second); stop quietly when cancelled."""
-    from paramtui.analysis.stats.compute import StatsCancelled
-
-    batch: list[RowResult] = []
-    last = time.monotonic()
-    for job in jobs:
-        if is_cancelled():
-            return
-        try:
-            batch.append((job.info.name, job.version, compute_job(job, None, is_cancelled), ""))
-        except StatsCancelled:
-            return
-        except ParamtuiError as exc:
-            batch.append((job.info.name, job.version, None, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - one bad tensor must not end the table
-            batch.append((job.info.name, job.version, None, f"statistics failed: {exc!r}"))
-        if time.monotonic() - last >= POST_EVERY_S:
-            post(batch)
-            batch, last = [], time.monotonic()
-    post(batch)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from textual.binding import Binding, BindingType
 
 from paramtui.core.tree import ModuleNode
-from paramtui.tui.controllers.host import ScreenHost
 from paramtui.tui.messages import EditFailed, EditFinished, SourceReplaced
 from paramtui.tui.screens.confirm import confirm
+from paramtui.tui.screens.main.host import ScreenHost
 from paramtui.tui.views import fmt
 from paramtui.tui.views.edit_marks import EditMarks
 from paramtui.tui.views.edit_rules import Applicability, describe_scope, is_large, notice

@@ -15,9 +15,9 @@ from textual.screen import Screen
 
 from paramtui.core.model import TensorInfo
 from paramtui.core.tree import ModuleNode
-from paramtui.tui.controllers.filtering import FilterController
-from paramtui.tui.controllers.host import ScreenHost
-from paramtui.tui.controllers.statistics import StatisticsController
+from paramtui.tui.screens.main.filtering import FilterController
+from paramtui.tui.screens.main.host import ScreenHost
+from paramtui.tui.screens.main.statistics import StatisticsController
 from paramtui.tui.views.view_rules import VIEW_ACTIONS, applicable
 
 VIEW_KEYS = Binding.Group("View", compact=True)  # the Footer must fit 80 columns

@@ -12,8 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 
 from paramtui.core.tree import ModuleNode
-from paramtui.tui.controllers.host import ScreenHost
 from paramtui.tui.messages import FilterComputed
+from paramtui.tui.screens.main.host import ScreenHost
 from paramtui.tui.widgets.filter_input import FilterInput
 
 FILTER_DELAY_S = 0.15  # typing pauses this long before the tree is filtered again

@@ -14,9 +14,9 @@ from typing import Protocol
 from textual.timer import Timer
 
 from paramtui.core.model import TensorInfo
-from paramtui.tui.controllers.host import ScreenHost
 from paramtui.tui.messages import OptimizerSummarised, StatsComputed, StatsFailed, StatsProgressed
-from paramtui.tui.tasks.stats import StatsJob
+from paramtui.tui.screens.main.host import ScreenHost
+from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.widgets.describe_optimizer import optimizer_section
 
 STATS_DELAY_S = 0.12  # the cursor must rest this long on a tensor before its stats start

@@ -22,10 +22,6 @@ from textual.worker import get_current_worker
 
 from paramtui.core.model import CheckpointIndex
 from paramtui.core.tree import ModuleNode, build_tree, filter_paths
-from paramtui.tui.controllers.editing import EditingController
-from paramtui.tui.controllers.filtering import FilterController
-from paramtui.tui.controllers.statistics import StatisticsController
-from paramtui.tui.controllers.viewing import ViewingController
 from paramtui.tui.messages import (
     EditFailed,
     EditFinished,
@@ -38,10 +34,15 @@ from paramtui.tui.messages import (
     TorchLoaded,
     TreeBuilt,
 )
+from paramtui.tui.screens.main.editing import EditingController
+from paramtui.tui.screens.main.filtering import FilterController
+from paramtui.tui.screens.main.statistics import StatisticsController
+from paramtui.tui.screens.main.viewing import ViewingController
 from paramtui.tui.tasks.edit import run_edit
 from paramtui.tui.tasks.optimizer import run_optimizer
-from paramtui.tui.tasks.stats import StatsJob, run_stats
+from paramtui.tui.tasks.stats import run_stats
 from paramtui.tui.views.edit_marks import EditMarks
+from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.filter_input import FilterInput
 from paramtui.tui.widgets.module_tree import ModuleTree
