@@ -3,10 +3,12 @@ and their options, saving over the open file, and quitting with unsaved edits.""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 from textual.widgets import Input
 
 import tui_edit_helpers
@@ -174,3 +176,30 @@ async def test_quit_can_save_first_then_quits(demo: Path) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: not app.is_running)
     assert torch.count_nonzero(flat(demo.with_name("demo.edited.pth"))[FC1]) == 0
+
+
+@asynctest
+async def test_a_name_ending_in_a_slash_saves_a_sharded_folder(demo: Path) -> None:
+    app = ParamtuiApp(open_checkpoint(demo))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await navigate(pilot, FC1)
+        await pilot.press("z")
+        await settled(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsScreen))
+        dialog = app.screen
+        assert isinstance(dialog, SaveAsScreen)
+        folder = demo.parent / "sharded"
+        dialog.query_one("#save-path", Input).value = f"{folder}/"
+        await pilot.pause()
+        assert "sharded safetensors folder" in shown_text(dialog.query_one("#save-format"))
+        dialog.query_one("#save-untie").value = True  # type: ignore[attr-defined]
+        dialog.query_one("#save-tensors-only").value = True  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: dialog.report is not None, timeout=30)
+        assert dialog.report is not None and dialog.report.files
+        assert "model.safetensors.index.json" in shown_text(dialog.query_one("#save-status"))
+    weight_map = json.loads((folder / "model.safetensors.index.json").read_text())["weight_map"]
+    assert len(set(weight_map.values())) == len(dialog.report.files)
+    assert torch.count_nonzero(load_file(folder / weight_map[FC1])[FC1]) == 0

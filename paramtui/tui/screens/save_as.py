@@ -22,7 +22,7 @@ from textual.widgets import Button, Checkbox, Input, ProgressBar, Static
 from paramtui.core.errors import ParamtuiError, SaveRefused
 from paramtui.tui.messages import SaveFinished, SaveProgressed
 from paramtui.tui.screens.confirm import confirm
-from paramtui.tui.views.save_text import format_hint, report_text, same_file
+from paramtui.tui.views.save_text import destination, format_hint, report_text, same_file
 from paramtui.tui.widgets.toggles import LegibleCheckbox
 
 FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
@@ -54,6 +54,7 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
             yield Static(
                 Text(
                     ".pth .pt .bin .ckpt → torch zip · .safetensors → safetensors"
+                    " · a name ending in / → sharded safetensors folder"
                     " · a folder, with the DCP box ticked → torch.distributed.checkpoint",
                     style="dim",
                 )
@@ -102,9 +103,7 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
     # -- saving ------------------------------------------------------------------------------
 
     def destination(self) -> str:
-        return os.path.abspath(
-            os.path.expanduser(self.query_one("#save-path", Input).value.strip())
-        )
+        return destination(self.query_one("#save-path", Input).value)
 
     @on(Input.Submitted, "#save-path")
     @on(Button.Pressed, "#save-go")

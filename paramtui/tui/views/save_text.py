@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from paramtui.io.save import SaveReport
 
 FORMAT_NAMES = {"torch": "torch zip", "safetensors": "safetensors", "dcp": "DCP folder"}
+SHARDED_HINT = "→ sharded safetensors folder (5 GB shards + model.safetensors.index.json)"
 
 
 def same_file(a: str, b: str) -> bool:
@@ -25,20 +26,35 @@ def same_file(a: str, b: str) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def destination(text: str) -> str:
+    """The absolute path typed in the dialog, keeping a trailing separator (a folder)."""
+    text = text.strip()
+    if not text:
+        return ""
+    path = os.path.abspath(os.path.expanduser(text))
+    return path + os.sep if text.endswith(("/", os.sep)) else path
+
+
 def format_hint(text: str, source: str, dcp: bool = False) -> Text:
     """'→ torch zip' / '→ safetensors' / '→ DCP folder' (when `dcp` is ticked), or what is wrong
     with the path, and an overwrite note."""
     from paramtui.core.errors import SaveRefused
-    from paramtui.io.save import output_format
+    from paramtui.io.destination import is_folder, output_format
 
-    path = os.path.abspath(os.path.expanduser(text.strip())) if text.strip() else ""
+    path = destination(text)
     if not path:
         return Text("type a file name", style="italic")
-    try:
-        kind = "dcp" if dcp else output_format(path)
-    except SaveRefused:
-        return Text("end the name with .pth .pt .bin .ckpt or .safetensors", style="bold")
-    hint = Text(f"→ {FORMAT_NAMES[kind]}")
+    if not dcp and is_folder(path):
+        hint = Text(SHARDED_HINT)
+    else:
+        try:
+            kind = "dcp" if dcp else output_format(path)
+        except SaveRefused:
+            return Text(
+                "end the name with .pth .pt .bin .ckpt or .safetensors, or / for a folder",
+                style="bold",
+            )
+        hint = Text(f"→ {FORMAT_NAMES[kind]}")
     if same_file(path, source):
         hint.append("  (overwrites the open checkpoint: asks first)", style="bold")
     elif os.path.exists(path):
@@ -56,6 +72,8 @@ def report_text(report: SaveReport, intents: int = 0) -> Text:
         text.append(f"\n  verified ✓ {fmt.grouped(report.checks)} tensors checked", style="bold")
     else:
         text.append("\n  verification FAILED ✗ — see the notes", style="bold reverse")
+    if report.files:
+        text.append(f"\n  {len(report.files)} shard(s) + {fmt.printable(report.index_file)}")
     edited = len(report.edited)
     text.append(f"\n  {edited} edited tensor{'' if edited == 1 else 's'} written")
     if intents:
