@@ -80,13 +80,6 @@ def test_stats_imports_only_its_own_command_module(small: str) -> None:
     ] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outside the CLI: paramtui.render.stats_table imports paramtui.render.scan, which "
-    "imports paramtui.analysis.scan.{findings,layers,run}; and with NAME, paramtui.core.select "
-    "imports paramtui.edits.ops (EditRefused), whose package imports core.select back: an "
-    "ImportError in a fresh process",
-)
 def test_stats_imports_no_scan_edit_io_or_tui_module(small: str) -> None:
     loaded = _paramtui_modules_after(["stats", small, "a.weight", "-q"])
     assert [m for m in loaded if m.startswith(HEAVY_LAYERS)] == []

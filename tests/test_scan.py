@@ -20,7 +20,8 @@ from paramtui.analysis.stats.compute import StatsCancelled, compute_stats
 from paramtui.core.errors import UnusableInput
 from paramtui.core.model import TensorInfo
 from paramtui.demo import build_demo
-from paramtui.render.scan import scan_json, sparkline
+from paramtui.render.scan import scan_json
+from paramtui.render.sparkline import sparkline
 from scan_helpers import (
     DEAD_COLUMNS,
     DEAD_ROWS,

@@ -11,6 +11,7 @@ from paramtui.analysis.summary import Summary
 from paramtui.core.model import CheckpointIndex, TensorInfo
 
 if TYPE_CHECKING:
+    from paramtui.core.state import CheckpointState
     from paramtui.edits.effects import EditRecord
     from paramtui.edits.session import EditSession
     from paramtui.io.report import SaveReport
@@ -105,12 +106,12 @@ def edit_json(
     }
 
 
-def convert_json(source: str, session: EditSession, report: SaveReport) -> dict[str, Any]:
+def convert_json(source: str, state: CheckpointState, report: SaveReport) -> dict[str, Any]:
     return {
         "schema": CONVERT_SCHEMA,
         "source": source,
-        "source_format": session.index.format,
-        "num_tensors": len(session.names()),
+        "source_format": state.index.format,
+        "num_tensors": len(state.names()),
         "save": report.to_dict(),
     }
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paramtui.render.format import format_shape, safe_text
-from paramtui.render.scan import sparkline
+from paramtui.render.sparkline import sparkline
 
 if TYPE_CHECKING:
     from paramtui.analysis.stats.result import TensorStats

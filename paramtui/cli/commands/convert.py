@@ -1,21 +1,26 @@
 """`paramtui convert IN OUT`: pth <-> safetensors, a sharded Hugging Face folder or DCP.
 
-run() picks the writer from OUT and the options, then saves IN unchanged (or with a wrapper
-prefix stripped) and prints the save report.
+run() saves IN unchanged (or with a wrapper prefix stripped) through io.save, which picks the
+writer from OUT and the options, and prints the save report.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paramtui.cli.base import UsageError
 from paramtui.cli.commands.edit_args import DCP_HELP, add_save_options
 from paramtui.cli.commands.prefix_args import add_strip_prefix, strip_plan
-from paramtui.cli.commands.saving import check_output, open_session, progress, save_options
+from paramtui.cli.commands.saving import check_output, open_index, progress, save_options
+from paramtui.core.state import SourceState
+from paramtui.io.destination import is_folder
+from paramtui.io.save import save
+
+if TYPE_CHECKING:
+    from paramtui.io.report import SaveReport
 
 NAME = "convert"
 HELP = "copy a checkpoint into another format (pth <-> safetensors, sharded folders)"
@@ -87,44 +92,18 @@ def add_parser(commands: Any) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     say = progress(ns)
-    out = ns.output
     fmt = {"bin": "torch"}.get(ns.format, ns.format)
+    shard_size = ns.shard_size or None
     _refuse_with_dcp(ns, fmt)
-    folder = out.endswith(("/", os.sep)) or os.path.isdir(out)
-    sharded = fmt != "dcp" and (bool(ns.shard_size) or folder)
-    if not sharded:
-        check_output(ns)
-    session = open_session(ns.input, say)
-    plan = _strip_plan(ns, session.index, say)
-    if plan is not None and sharded:  # shards are written from the session's (new) names
-        from paramtui.core.prefix import stripped_index
-        from paramtui.edits.session import EditSession
-
-        session = EditSession(stripped_index(session.index, plan))
-    report: Any
-    if sharded:
-        from paramtui.io.sharded import DEFAULT_SHARD_SIZE, parse_size, write_sharded
-
-        size = parse_size(ns.shard_size) if ns.shard_size else DEFAULT_SHARD_SIZE
-        report = write_sharded(
-            session,
-            out,
-            format=fmt or "safetensors",
-            max_shard_size=size,
-            progress=say,
-            **save_options(ns),
-        )
-    elif plan is not None:
-        from paramtui.io.save_renamed import save_renamed
-
-        report = save_renamed(
-            session.index, plan, out, format=fmt, progress=say, **save_options(ns)
-        )
-    else:
-        from paramtui.io.save import save
-
-        report = save(session, out, format=fmt, progress=say, **save_options(ns))
-    _print_convert(ns, session, report)
+    if fmt == "dcp" or (shard_size is None and not is_folder(ns.output)):
+        check_output(ns)  # a sharded folder is checked file by file when it is written
+    state = SourceState(open_index(ns.input, say))
+    plan = _strip_plan(ns, state.index, say)
+    report = save(
+        state, ns.output, format=fmt, shard_size=shard_size, rename=plan, progress=say,
+        **save_options(ns),
+    )  # fmt: skip
+    _print_convert(ns, state, report)
     return 0
 
 
@@ -151,13 +130,13 @@ def _refuse_with_dcp(ns: argparse.Namespace, fmt: str | None) -> None:
             )
 
 
-def _print_convert(ns: argparse.Namespace, session: Any, report: Any) -> None:
+def _print_convert(ns: argparse.Namespace, state: SourceState, report: SaveReport) -> None:
     from paramtui.render import edit_text
 
     if ns.json:
         from paramtui.render.json_out import convert_json, write_json
 
-        write_json(convert_json(ns.input, session, report), sys.stdout)
+        write_json(convert_json(ns.input, state, report), sys.stdout)
         return
     lines = list(edit_text.save_lines(report))
     lines.extend(edit_text.shard_lines(report))

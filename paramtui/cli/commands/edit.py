@@ -17,7 +17,7 @@ from paramtui.cli.commands.edit_args import (
     add_save_options,
     build_ops,
 )
-from paramtui.cli.commands.saving import check_output, open_session, progress, save_options
+from paramtui.cli.commands.saving import check_output, open_index, progress, save_options
 
 NAME = "edit"
 HELP = "freeze, zero or prune tensors and save a copy"
@@ -96,7 +96,9 @@ def run(ns: argparse.Namespace) -> int:
         raise UsageError("give OUT, the file to write (or --dry-run to only show the effect).")
     say = progress(ns)
     check_output(ns)
-    session = open_session(ns.input, say)
+    from paramtui.edits.session import EditSession
+
+    session = EditSession(open_index(ns.input, say))
     records = []
     for number, op in enumerate(ops, 1):
         say(f"[{number}/{len(ops)}] {op.describe()} {op.target or '(everything)'}")

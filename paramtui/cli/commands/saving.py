@@ -1,4 +1,4 @@
-"""What `paramtui edit` and `paramtui convert` share: opening the session, refusing an
+"""What `paramtui edit` and `paramtui convert` share: opening the checkpoint, refusing an
 existing OUT early, the save options and progress messages on stderr."""
 
 from __future__ import annotations
@@ -7,9 +7,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from paramtui.core.errors import SaveRefused
+
+if TYPE_CHECKING:
+    from paramtui.core.model import CheckpointIndex
 
 
 class SaveOptions(TypedDict):
@@ -22,13 +25,12 @@ def save_options(ns: argparse.Namespace) -> SaveOptions:
     return {"overwrite": ns.force, "allow_untie": ns.untie, "tensors_only": ns.tensors_only}
 
 
-def open_session(path: str, say: Callable[[str], None]) -> Any:
+def open_index(path: str, say: Callable[[str], None]) -> CheckpointIndex:
     from paramtui.core.open import open_checkpoint
-    from paramtui.edits.session import EditSession
 
     index = open_checkpoint(path)
     say(f"opened {path} ({index.format}, {len(index)} tensors)")
-    return EditSession(index)
+    return index
 
 
 def check_output(ns: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from paramtui.analysis.scan.kinds import KINDS, kinds_help
 from paramtui.cli.base import LineProgress, console
 from paramtui.cli.commands.common_args import add_json_and_quiet
 
@@ -28,32 +29,7 @@ OVERVIEW = (
 EXIT_FINDINGS = 3  # --fail-on matched a warning or an error
 FAIL_ON_WORDS = ("any", "error")
 
-SCAN_EPILOG = f"""checks (kinds for --fail-on):
-  nan, inf       NaN or infinite values (every tensor, optimizer state too)  error
-  all_zero       a weight that is entirely zero                            warning
-  constant       a weight whose values are all equal                       warning
-  exploding      |max| above 1e4, or RMS / |max| 100x above its peers      warning
-  vanishing      RMS below 1e-8, or 100x below its peers                   warning
-  dead_rows      rows (output channels) that are entirely zero             warning
-  dead_columns   columns (input channels) that are entirely zero           warning
-  duplicate      identical values under two names, not tied                warning
-  dtype_mix      a tensor in another precision than its peers, float64
-                 weights, optimizer state narrower than the weights        warning
-  unreadable     tensor bytes missing from the file                          error
-  gradient_nan   NaN or Inf in a recorded gradient (paramtui snapshots)      error
-  no_gradient    trainable (requires_grad) but .grad is None while others
-                 have one                                                  warning
-  frozen_with_optimizer_state
-                 requires_grad=False but the optimizer holds state for it  warning
-  trainable_without_state
-                 in a param group, never stepped (no state) while others
-                 were: warning when recorded trainable, else a note
-  not_in_optimizer  in no param group while others are (usually frozen)       info
-  optimizer_unmapped  optimizer state not tied to names: why no check ran     info
-  Peers are the tensors of the same name pattern across layers
-  (layers.#.attn.q_proj.weight); vectors (biases, norm scales) need 1000x.
-  Zero biases, unit norm scales and zero padding rows of embeddings are
-  reported as notes (info): they are usual in healthy models and never fail.
+SCAN_EPILOG = f"""{kinds_help()}
 
 --fail-on KINDS: comma-separated kinds, or 'error' (every error), or 'any'
   (every warning or error). Example: --fail-on nan,inf,exploding
@@ -89,8 +65,6 @@ def add_parser(commands: Any) -> None:
 
 
 def parse_fail_on(text: str) -> frozenset[str]:
-    from paramtui.analysis.scan.findings import KINDS
-
     words = frozenset(w.strip() for w in text.split(",") if w.strip())
     unknown = sorted(words - set(KINDS) - set(FAIL_ON_WORDS))
     if not words or unknown:

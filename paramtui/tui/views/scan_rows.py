@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from paramtui.render.scan import sparkline, wants_log
+from paramtui.render.sparkline import sparkline, wants_log
 from paramtui.tui.views import fmt
 
 if TYPE_CHECKING:
