@@ -9,7 +9,7 @@ are compared, so machine noise hits all of them.
 float8 has no torch.sum; its baseline is torch.sum over the same bytes viewed as float32 (the
 same memory traffic), the fastest way torch has to read them.
 
-Each dtype is measured twice: with the compiled kernels (analysis.native; when a C compiler is
+Each dtype is measured twice: with the compiled kernels (stats.native; when a C compiler is
 present) and with torch alone (PARAMTUI_NATIVE=0, what a machine without a compiler gets).
 """
 

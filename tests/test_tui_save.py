@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 import tui_edit_helpers
@@ -34,18 +35,23 @@ demo_once = tui_edit_helpers.demo_once
 demo = tui_edit_helpers.demo
 
 
+async def zero_then_save_as(pilot: Pilot[int], app: ParamtuiApp) -> SaveAsScreen:
+    """Zero FC1, then open the save-as dialog."""
+    await ready(pilot)
+    await navigate(pilot, FC1)
+    await pilot.press("z")
+    await settled(pilot)
+    await pilot.press("s")
+    await wait_for(pilot, lambda: isinstance(app.screen, SaveAsScreen))
+    assert isinstance(app.screen, SaveAsScreen)
+    return app.screen
+
+
 @asynctest
 async def test_save_as_writes_a_loadable_verified_copy(demo: Path) -> None:
     app = ParamtuiApp(open_checkpoint(demo))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await navigate(pilot, FC1)
-        await pilot.press("z")
-        await settled(pilot)
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsScreen))
-        dialog = app.screen
-        assert isinstance(dialog, SaveAsScreen)
+        dialog = await zero_then_save_as(pilot, app)
         dest = dialog.destination()
         assert dest == str(demo.with_name("demo.edited.pth"))
         await pilot.press("enter")
@@ -69,14 +75,7 @@ async def test_overwriting_needs_confirmation(demo: Path, tmp_path: Path) -> Non
     existing.write_bytes(b"precious")
     app = ParamtuiApp(open_checkpoint(demo))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await navigate(pilot, FC1)
-        await pilot.press("z")
-        await settled(pilot)
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsScreen))
-        dialog = app.screen
-        assert isinstance(dialog, SaveAsScreen)
+        dialog = await zero_then_save_as(pilot, app)
         dialog.query_one("#save-path", Input).value = str(existing)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
@@ -182,14 +181,7 @@ async def test_quit_can_save_first_then_quits(demo: Path) -> None:
 async def test_a_name_ending_in_a_slash_saves_a_sharded_folder(demo: Path) -> None:
     app = ParamtuiApp(open_checkpoint(demo))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await navigate(pilot, FC1)
-        await pilot.press("z")
-        await settled(pilot)
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SaveAsScreen))
-        dialog = app.screen
-        assert isinstance(dialog, SaveAsScreen)
+        dialog = await zero_then_save_as(pilot, app)
         folder = demo.parent / "sharded"
         dialog.query_one("#save-path", Input).value = f"{folder}/"
         await pilot.pause()

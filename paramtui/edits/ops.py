@@ -1,6 +1,6 @@
 """Edits as data: small frozen dataclasses that an EditSession applies, undoes and redoes.
 
-An op only names what to do; `EditSession` decides which tensors it reaches (`edits.targets`)
+An op only names what to do; `EditSession` decides which tensors it reaches (`core.select`)
 and which of them it may touch (`edits.checks`). Invalid parameters are refused when the op is
 built, so an op that exists is always meaningful.
 """

@@ -3,11 +3,11 @@
 Per chunk: sum, sum of squares and sum |x| (float64 results, merged in chunk order so the
 outcome does not depend on which worker took which chunk) and a count of the top 16 bits of
 every value: a 65,536-bucket table at bfloat16 resolution. With the compiled kernel
-(analysis.native) one read of the chunk gives all of it plus exact min, max and zeros; without
+(stats.native) one read of the chunk gives all of it plus exact min, max and zeros; without
 it torch makes a few passes (sums, then one bincount of the keys, zeros counted only where the
 zero bucket is not empty, aminmax only when a chunk reaches the current extreme buckets).
 The table gives the exact count of every bucket, hence NaN/Inf (exact counts come from the few
-chunks whose sum is not finite), the histogram (edges on bucket bounds, see analysis.snap) and
+chunks whose sum is not finite), the histogram (edges on bucket bounds, see stats.snap) and
 the quantiles within their bucket.
 """
 

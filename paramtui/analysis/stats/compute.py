@@ -1,11 +1,11 @@
 """One tensor's statistics, histogram and quantiles, in one streaming pass over fixed-size chunks.
 
 Memory stays at a few chunks whatever the tensor's size; no float64 copy of a whole tensor is
-made. 8/16-bit dtypes are counted exactly in a bit-pattern table (analysis.table); float32 in a
-table of its top 16 bits plus exact per-chunk moments (analysis.bits32), on worker threads; wider
+made. 8/16-bit dtypes are counted exactly in a bit-pattern table (stats.pattern_table); float32 in a
+table of its top 16 bits plus exact per-chunk moments (stats.bits32), on worker threads; wider
 dtypes reduce each chunk to float64 moments and count values on a fine histogram grid
-(analysis.accumulate, analysis.histogram). NaN and Inf are counted and left out of the rest.
-Results for checkpoint tensors are cached (analysis.cache); live tensors are never cached.
+(stats.accumulate, stats.histogram). NaN and Inf are counted and left out of the rest.
+Results for checkpoint tensors are cached (stats.cache); live tensors are never cached.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def compute_stats(
     Raises UnusableInput when the file is truncated, StatsCancelled when should_cancel() says
     so. Tensors that cannot be read in place (sparse, packed 4-bit, unknown dtypes) get a
     TensorStats without values whose notes say why. With `cache`, a result computed before for
-    the same file, tensor and bins is returned at once (see analysis.cache)."""
+    the same file, tensor and bins is returned at once (see stats.cache)."""
     _check_bins(bins)
     key = stats_cache.key_for(info, bins, ENGINE_VERSION) if cache else None
     if key is not None and (found := _cached(key)) is not None:

@@ -1,4 +1,4 @@
-/* Counting kernels for paramtui.analysis.native, compiled on the user's machine at first use.
+/* Counting kernels for paramtui.analysis.stats.native, compiled on the user's machine at first use.
  *
  * torch has no fused reduction that gives a chunk's moments and a table of its bit patterns in one
  * read, and its bincount makes two extra passes (min, max) over the keys. These loops read each
@@ -55,7 +55,7 @@ static inline void lanes_add(struct lanes *g, const float *x) {
 }
 
 /* float32 chunk: adds (top 16 bits ^ 0x8000) of every value to table (the keys of
- * analysis.bits32) and writes out = {sum, sum of squares, sum |x|, min, max, zeros}.
+ * stats.bits32) and writes out = {sum, sum of squares, sum |x|, min, max, zeros}.
  * NaN or Inf make the sums non-finite: the caller redoes such chunks another way. */
 void f32_chunk(const float *x, int64_t n, int64_t *table, double *out) {
     const uint32_t *bits = (const uint32_t *)x;

@@ -1,7 +1,7 @@
 """The value grid's source for tensors stored in pieces (GGUF blocks, sharded DCP chunks).
 
 Each window the grid asks for becomes one box of the tensor, read by a RegionReader
-(analysis.sources): a GGUF tensor dequantizes only the blocks that hold the window, a sharded
+(core.pieces): a GGUF tensor dequantizes only the blocks that hold the window, a sharded
 DCP tensor copies the window's cells out of the chunks it meets. Nothing else is read."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The detail pane's "Optimizer" section: what the optimizer knows about a parameter.
 
-A pure function of an OptimizerSummary (analysis.optimizer_step), like describe.py: no widgets,
+A pure function of an OptimizerSummary (analysis.optimizer.step), like describe.py: no widgets,
 no I/O. Names from the file go through Text (never markup)."""
 
 from __future__ import annotations

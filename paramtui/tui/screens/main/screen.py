@@ -2,8 +2,9 @@
 
 The screen owns the widgets, the workers and the message handlers (Textual wants those on a
 DOM node). What each key and message means is decided by a controller with one job: the
-statistics on show, the filter, the closer views and the edits (tui/controllers/). Widgets post
-messages up; the screen sets attributes down and asks the controllers which keys apply."""
+statistics on show, the filter, the closer views and the edits (the modules beside this one).
+Widgets post messages up; the screen sets attributes down and asks the controllers which keys
+apply."""
 
 from __future__ import annotations
 
