@@ -69,21 +69,27 @@ def test_threads_leave_torch_settings_alone(monkeypatch: pytest.MonkeyPatch) -> 
     assert torch.get_num_threads() == before and threading.active_count() == threads
 
 
+@pytest.mark.parametrize(("workers", "cancel_at"), [(1, 3), (2, 2)])
 def test_cancellation_between_chunks_on_threads(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workers: int, cancel_at: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "WORKERS", 2)
+    """One thread asks before every chunk. With helpers, a stalled calling thread may find every
+    chunk done after its first (helpers never ask): it still asks once more before merging, so
+    a second answer of yes must cancel in any schedule, and no helper may outlive the call."""
+    monkeypatch.setattr(engine, "WORKERS", workers)
     info = file_info(tmp_path, torch.randn(200_000))
     asked = [0]
 
-    def third_time() -> bool:
+    def ask() -> bool:
         asked[0] += 1
-        return asked[0] >= 3
+        if asked[0] == 1 and workers > 1:
+            time.sleep(0.2)  # stall the calling thread: the helper may take every chunk
+        return asked[0] >= cancel_at
 
     threads = threading.active_count()
     with pytest.raises(StatsCancelled):
-        compute_stats(info, should_cancel=third_time)
-    assert asked[0] == 3 and threading.active_count() == threads
+        compute_stats(info, should_cancel=ask)
+    assert asked[0] == cancel_at and threading.active_count() == threads
 
 
 def test_errors_in_any_thread_reach_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
