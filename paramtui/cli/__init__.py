@@ -17,7 +17,7 @@ from paramtui.cli import overview, registry
 from paramtui.cli.base import Parser, UsageError, run_reported
 from paramtui.cli.browse import open_tui
 from paramtui.cli.commands.prefix_args import ORDER_HINT
-from paramtui.cli.serve import DEFAULT_HOST, DEFAULT_PORT, serve
+from paramtui.cli.serve import DEFAULT_HOST, DEFAULT_PORT, serve_app
 
 __all__ = ["SUBCOMMANDS", "UsageError", "command_parser", "main", "open_parser", "open_tui"]
 
@@ -80,7 +80,7 @@ def _dispatch(args: list[str]) -> int:
                 open_parser().format_usage(),
             )
         if ns.serve:
-            return serve(ns.path, ns.host, ns.port, ns.config)
+            return serve_app(ns.path, ns.host, ns.port, ns.config)
         return open_tui(ns.path, ns.config)
     try:
         ns = command_parser(_parsers_needed(args, first)).parse_args(args)

@@ -21,7 +21,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
-def serve(path: str, host: str, port: int, config_path: str | None = None) -> int:
+def serve_app(path: str, host: str, port: int, config_path: str | None = None) -> int:
     from paramtui.core.config import load_config
 
     load_config(config_path)  # a bad config is reported here, not in every browser tab

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from paramtui.cli.completion import SHELLS
+from paramtui.cli import command_parser, open_parser, registry
+from paramtui.cli.completion import SHELLS, script, words_of
 
 NAME = "completion"
 HELP = "print a shell completion script (bash, zsh or fish)"
@@ -27,9 +28,6 @@ def add_parser(commands: Any) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    from paramtui.cli import command_parser, open_parser, registry
-    from paramtui.cli.completion import script, words_of
-
     subparsers = next(
         action
         for action in command_parser()._actions
