@@ -9,7 +9,10 @@ DEV_PYTHON=${DEV_PYTHON:-.venv/bin/python}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-"$DEV_PYTHON" -m build --wheel --no-isolation --outdir "$WORK/dist" . >"$WORK/build.log" 2>&1 \
+# From a copy of the files git knows: no stale build/ folder can add what the package lacks.
+mkdir "$WORK/src"
+git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -x -C "$WORK/src"
+"$DEV_PYTHON" -m build --wheel --no-isolation --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 \
     || { cat "$WORK/build.log"; exit 1; }
 WHEEL=$(ls "$WORK"/dist/paramtui-*.whl)
 "$DEV_PYTHON" - "$WHEEL" <<'PY'
