@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint typecheck bench screenshots clean
+.PHONY: help setup demo test lint typecheck wheel-check bench screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ lint: $(STAMP) ## ruff lint and format check; import-linter: the floors, no impo
 
 typecheck: $(STAMP) ## mypy (strict on paramtui.core, io and edits)
 	$(BIN)/mypy paramtui
+
+wheel-check: $(STAMP) ## Build the wheel (python -m build) and run it from a clean venv
+	DEV_PYTHON=$(BIN)/python bash scripts/check_wheel.sh
 
 bench: $(STAMP) ## Benchmarks: ratios against baselines measured in the same run -> BENCHMARKS.md
 	$(BIN)/python bench/run.py

@@ -266,7 +266,7 @@ def test_demo_path(tmp_path: Path) -> None:
 
 def test_paths_go_to_the_tui(monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(cli, "open_tui", lambda p: opened.append(p) or 0)
+    monkeypatch.setattr(cli, "open_tui", lambda p, config=None: opened.append(p) or 0)
     assert cli.main(["model.pth"]) == 0
     assert cli.main(["./summary"]) == 0
     assert cli.main(["--", "ls"]) == 0

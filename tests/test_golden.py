@@ -26,7 +26,19 @@ from paramtui.demo import build_demo
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = bool(os.environ.get("PARAMTUI_UPDATE_GOLDEN"))
 TIMINGS = {"elapsed_s", "seconds"}
-COMMANDS = ("summary", "ls", "stats", "scan", "check-load", "demo", "edit", "convert")
+COMMANDS = (
+    "summary",
+    "ls",
+    "stats",
+    "scan",
+    "check-load",
+    "demo",
+    "edit",
+    "convert",
+    "config",
+    "doctor",
+    "completion",
+)
 
 
 @pytest.fixture(scope="module")

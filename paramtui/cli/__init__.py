@@ -17,11 +17,13 @@ from paramtui.cli import overview, registry
 from paramtui.cli.base import Parser, UsageError, run_reported
 from paramtui.cli.browse import open_tui
 from paramtui.cli.commands.prefix_args import ORDER_HINT
+from paramtui.cli.serve import DEFAULT_HOST, DEFAULT_PORT, serve_app
 
 __all__ = ["SUBCOMMANDS", "UsageError", "command_parser", "main", "open_parser", "open_tui"]
 
 SUBCOMMANDS = registry.names()
 HELP_FLAGS = ("-h", "--help")
+VALUED_OPTIONS = ("--config", "--host", "--port")  # the top-level options that take a value
 
 
 def open_parser() -> argparse.ArgumentParser:
@@ -34,6 +36,21 @@ def open_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("path", nargs="?", metavar="PATH", help="checkpoint file or model folder")
     parser.add_argument("--version", action="version", version=f"paramtui {__version__}")
+    parser.add_argument(
+        "--config", metavar="FILE", help="the config file to use (see `paramtui config --path`)"
+    )
+    serving = parser.add_argument_group("browser tab")
+    serving.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the app to a browser tab (textual-serve)",
+    )
+    serving.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"the address to serve on (default {DEFAULT_HOST})"
+    )
+    serving.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"the port (default {DEFAULT_PORT})"
+    )
     return parser
 
 
@@ -62,7 +79,9 @@ def _dispatch(args: list[str]) -> int:
                 "`paramtui demo` to try the demo model.",
                 open_parser().format_usage(),
             )
-        return open_tui(ns.path)
+        if ns.serve:
+            return serve_app(ns.path, ns.host, ns.port, ns.config)
+        return open_tui(ns.path, ns.config)
     try:
         ns = command_parser(_parsers_needed(args, first)).parse_args(args)
     except UsageError as exc:
@@ -82,9 +101,11 @@ def _parsers_needed(args: list[str], command: str) -> tuple[str, ...]:
 
 
 def _first_positional(args: list[str]) -> str | None:
+    after_option = False
     for arg in args:
         if arg == "--":
             return None
-        if not arg.startswith("-") or arg == "-":
+        if (not arg.startswith("-") or arg == "-") and not after_option:
             return arg
+        after_option = arg in VALUED_OPTIONS
     return None

@@ -43,6 +43,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("demo", "paramtui.cli.commands.demo"),
     Command("edit", "paramtui.cli.commands.edit"),
     Command("convert", "paramtui.cli.commands.convert"),
+    Command("config", "paramtui.cli.commands.config"),
+    Command("doctor", "paramtui.cli.commands.doctor"),
+    Command("completion", "paramtui.cli.commands.completion"),
 )
 
 

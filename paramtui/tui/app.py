@@ -16,7 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
+from paramtui.core.config import Config, setting_error
 from paramtui.core.model import CheckpointIndex
+from paramtui.tui.bindings import binding_rows
 from paramtui.tui.messages import SourceReplaced
 from paramtui.tui.screens.confirm import Choice, ChoiceScreen
 from paramtui.tui.screens.help import HelpScreen
@@ -58,10 +60,31 @@ class ParamtuiApp(App[int]):
         Binding("question_mark", "help", "Help", show=False, id="app.help_alt"),
     ]
 
-    def __init__(self, index: CheckpointIndex) -> None:
+    def __init__(self, index: CheckpointIndex, config: Config | None = None) -> None:
         super().__init__()
         self.workspace = Workspace(index)
         self._show_title(index)
+        self.config = config or Config()
+        self.detail_width: int | None = self.config.detail_width  # percent; the main screen's
+        self.default_save_format: str | None = self.config.save_format
+        self._apply_config(self.config)
+
+    def _apply_config(self, config: Config) -> None:
+        """The config's theme and keymap; a name Textual does not know is the config's error."""
+        if config.theme is not None:
+            if config.theme not in self.available_themes:
+                known = ", ".join(sorted(self.available_themes))
+                raise setting_error(
+                    config, "", "theme", f"unknown theme '{config.theme}' ({known})"
+                )
+            self.theme = config.theme
+        known_ids = {row.id for row in binding_rows()}
+        for binding_id in config.keymap:
+            if binding_id not in known_ids:
+                what = f"no binding has the id '{binding_id}' (`paramtui config --keys` lists them)"
+                raise setting_error(config, "keymap", binding_id, what)
+        if config.keymap:
+            self.set_keymap(config.keymap)
 
     @property
     def index(self) -> CheckpointIndex:
@@ -140,7 +163,7 @@ class ParamtuiApp(App[int]):
         self.notify("Reopened the saved file; the undo history starts afresh.", title="Reopened")
 
 
-def run_app(path: str) -> int:
+def run_app(path: str, config: Config | None = None) -> int:
     """Open `path` in the TUI; returns the process exit code (2 when the file is unusable)."""
     from paramtui.core.errors import ParamtuiError
     from paramtui.core.open import open_checkpoint
@@ -150,6 +173,6 @@ def run_app(path: str) -> int:
     except ParamtuiError as exc:
         print(f"paramtui: {exc}", file=sys.stderr)
         return exc.exit_code
-    app = ParamtuiApp(index)
+    app = ParamtuiApp(index, config)
     app.run()
     return app.return_code or 0

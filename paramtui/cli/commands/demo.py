@@ -9,7 +9,7 @@ from paramtui.cli.browse import open_tui
 
 NAME = "demo"
 HELP = "build the demo checkpoint (once) and browse it"
-SYNOPSIS = "paramtui demo [--path]"
+SYNOPSIS = "paramtui demo [--path] [--config FILE]"
 OVERVIEW = ("paramtui demo", ("build the demo checkpoint (once, cached) and browse it",))
 
 
@@ -22,6 +22,7 @@ def add_parser(commands: Any) -> None:
         "cached) and open it in the terminal UI.",
     )
     demo.add_argument("--path", action="store_true", help="only print the checkpoint's path")
+    demo.add_argument("--config", metavar="FILE", help="the config file to use")
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -31,4 +32,4 @@ def run(ns: argparse.Namespace) -> int:
     if ns.path:
         print(path)
         return 0
-    return open_tui(path)
+    return open_tui(path, ns.config)
