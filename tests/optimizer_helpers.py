@@ -90,3 +90,42 @@ def by_name(omap: OptimizerMap) -> dict[str, Any]:
 
 def stem_names() -> list[str]:
     return ["model.stem.weight", "model.stem.bias"]
+
+
+def timm_weight_decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """The param groups timm's create_optimizer_v2 builds (timm.optim.param_groups_weight_decay;
+    timm itself cannot be imported here: it needs torchvision, whose build does not load beside
+    this torch): trainable biases and 1-D parameters without weight decay first, then the rest,
+    each group in model order."""
+    items = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    no_decay = [p for n, p in items if p.ndim <= 1 or n.endswith(".bias")]
+    decay = [p for n, p in items if not (p.ndim <= 1 or n.endswith(".bias"))]
+    return [
+        {"params": no_decay, "weight_decay": 0.0},
+        {"params": decay, "weight_decay": weight_decay},
+    ]
+
+
+class ConvNet(nn.Module):
+    """A small timm-like classifier: conv stem, norms, a linear head; every parameter trains.
+    The stem's widths are its own, so that frozen it can be told apart by shapes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 6, 3), nn.BatchNorm2d(6), nn.ReLU())
+        self.blocks = nn.Sequential(nn.Conv2d(6, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.GELU())
+        self.norm = nn.LayerNorm(8)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.blocks(self.stem(x)).mean(dim=(2, 3))
+        out: torch.Tensor = self.head(self.norm(pooled))
+        return out
+
+
+def train_conv(model: nn.Module, optimizer: torch.optim.Optimizer, steps: int = 2) -> None:
+    gen = torch.Generator().manual_seed(2)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(torch.randn(2, 3, 8, 8, generator=gen)).square().mean().backward()
+        optimizer.step()

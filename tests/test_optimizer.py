@@ -107,12 +107,14 @@ def test_without_param_names_all_parameters_in_model_order_map_by_order(tmp_path
     assert omap.not_in_optimizer == ()
 
 
-def test_groups_out_of_model_order_are_caught_by_shapes(tmp_path: Path) -> None:
+def test_interleaved_groups_with_stateless_parameters_stay_ambiguous(tmp_path: Path) -> None:
     index = adam_checkpoint(tmp_path, two_groups(named=False), freeze_stem=False)
     omap = map_optimizer(index)
     assert omap is not None and not omap.mapped
     assert omap.ambiguous is not None and "does not fit" in omap.ambiguous
     assert "optimizer.state.2.exp_avg" in omap.ambiguous
+    # `unused` had no gradient, so no state tells which of its weight and bias is where
+    assert "could be unused.weight or unused.bias" in omap.ambiguous
 
 
 def test_a_float_buffer_that_looks_like_a_parameter_is_left_out_by_shapes(
@@ -237,7 +239,7 @@ def test_map_to_dict_is_json_safe(tmp_path: Path) -> None:
 
 
 def test_embedding_finds_the_only_placement_or_none() -> None:
-    from paramtui.analysis.optimizer.match import embedding
+    from paramtui.analysis.optimizer.placement import embedding
 
     a, b, c = (2, 3), (4,), (5, 5)
     assert embedding([a, c], [a, b, c]) == [0, 2]

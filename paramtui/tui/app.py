@@ -19,6 +19,7 @@ from textual.widgets import Input
 from paramtui.core.config import Config, setting_error
 from paramtui.core.model import CheckpointIndex
 from paramtui.tui.bindings import binding_rows
+from paramtui.tui.commands import GoToTensor, ScreenActions
 from paramtui.tui.messages import SourceReplaced
 from paramtui.tui.screens.confirm import Choice, ChoiceScreen
 from paramtui.tui.screens.help import HelpScreen
@@ -54,6 +55,7 @@ class ParamtuiApp(App[int]):
     """Browse and edit one checkpoint's module tree, tensor details and statistics."""
 
     CSS_PATH = "paramtui.tcss"
+    COMMANDS = App.COMMANDS | {ScreenActions, GoToTensor}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "request_quit", "Quit", id="app.quit"),
         Binding("f1", "help", "Help", id="app.help"),

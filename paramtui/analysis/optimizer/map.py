@@ -3,9 +3,10 @@
 torch optimizers save `state` keyed by parameter index, numbered in `param_groups` order. Names
 come from, in order of trust: state keyed by name (paramtui snapshots, DCP), the groups'
 `param_names` (optimizers built from named_parameters()), or the model's parameter order. The
-last is used only when it cannot be wrong in a way we could see: as many parameter tensors as
-indices, and every state tensor's shape equal to its parameter's. Otherwise the map says why it
-is ambiguous and gives no names; it never guesses silently.
+last is used only when it cannot be wrong in a way we could see: every state tensor's shape
+equals its parameter's, and only one placement of the param groups (each an order-preserving
+subsequence of the model's parameters, frozen ones skipped; analysis.optimizer.placement) fits.
+Otherwise the map says why it is ambiguous and gives no names; it never guesses silently.
 """
 
 from __future__ import annotations

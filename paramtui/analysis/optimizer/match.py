@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from paramtui.analysis.optimizer.placement import Placement, Shape, place_groups
 from paramtui.analysis.optimizer.read import Key, ParamGroup, RawOptimizer, join
 from paramtui.core.model import PARAMETER, CheckpointIndex, TensorInfo
 
@@ -125,28 +126,37 @@ def _by_names(
 
 
 def _by_order(index: CheckpointIndex, raw: RawOptimizer, model: str | None) -> Match:
-    reason, tensors = _order_tensors(index, raw, model)
-    if reason is None:
-        conflict, checked = shape_conflict(index, raw, tensors)
-        if conflict is not None:
-            reason = f"the parameter order does not fit the optimizer state: {conflict}"
-        elif checked == 0:
-            reason = "there are no optimizer state tensors to check the parameter order against"
+    order = _order_tensors(index, raw, model)
+    reason, tensors = order.reason, order.tensors
+    if reason is None and shape_conflict(index, raw, tensors)[1] == 0:
+        reason = "there are no optimizer state tensors to check the parameter order against"
     if reason is not None:
         return Match("none", reason + _ADVICE)
     assert model is not None
     names = {k: relative(model, t) for k, t in tensors.items()}
+    return Match(
+        "order", None, names=names, tensors=tensors, notes=_order_notes(order, index, model)
+    )
+
+
+def _order_notes(order: _Order, index: CheckpointIndex, model: str) -> list[str]:
     notes = [
         "the optimizer saved no parameter names: names follow the model's parameter order, "
-        f"and every state shape agrees with it ({len(tensors)} parameters)"
+        f"and every state shape agrees with it ({len(order.tensors)} parameters)"
     ]
-    left_out = len(parameter_tensors(index, model)) - len(tensors)
+    if order.interleaved:
+        notes.append(
+            "its param groups interleave in the model's order (as timm's and the Hugging Face "
+            "Trainer's weight-decay and no-decay groups do); only one way to place them agrees "
+            "with every state shape"
+        )
+    left_out = len(parameter_tensors(index, model)) - len(order.tensors)
     if left_out:
         notes.append(
             f"{left_out} of the model's parameters are in no param group (frozen?); they were "
             "placed by the only choice where every state shape agrees"
         )
-    return Match("order", None, names=names, tensors=tensors, notes=notes)
+    return notes
 
 
 _ADVICE = (
@@ -155,80 +165,62 @@ _ADVICE = (
 )
 
 
-def _order_tensors(
-    index: CheckpointIndex, raw: RawOptimizer, model: str | None
-) -> tuple[str | None, dict[Key, str]]:
+@dataclass(frozen=True)
+class _Order:
+    reason: str | None  # why no order can be trusted
+    tensors: dict[Key, str] = field(default_factory=dict)  # state key -> model tensor name
+    interleaved: bool = False  # the groups are not one after another in the model's order
+
+
+def _order_tensors(index: CheckpointIndex, raw: RawOptimizer, model: str | None) -> _Order:
     if model is None:
-        return "the file holds no model weights to take parameter names from", {}
+        return _Order("the file holds no model weights to take parameter names from")
     if not raw.groups or any(g.params is None for g in raw.groups):
-        return "the param groups' parameter lists could not be read", {}
+        return _Order("the param groups' parameter lists could not be read")
     keys = [k for g in raw.groups for k in g.params or ()]
     params = parameter_tensors(index, model)
-    if len(keys) != len(params):
-        chosen = _placement(index, raw, [p.shape for p in params])
-        if chosen is not None:  # frozen parameters left out: only one placement fits
-            return None, {k: params[j].name for k, j in zip(keys, chosen, strict=True)}
-        return (
-            f"the optimizer holds {len(keys)} parameters but '{model}' has {len(params)} "
-            "parameter tensors, and their state shapes fit more than one choice of which "
-            "ones it holds (frozen parameters left out of the optimizer, or buffers that look "
-            "like parameters, make the order unreliable)",
-            {},
-        )
-    return None, {k: p.name for k, p in zip(keys, params, strict=True)}
-
-
-Shape = tuple[int, ...]
-EMBED_BUDGET = 5_000_000  # table cells; beyond this the order is left ambiguous
-
-
-def embedding(wanted: list[Shape | None], shapes: list[Shape]) -> list[int] | None:
-    """The one way to place `wanted` (None: any shape) in order onto a subsequence of
-    `shapes` with equal shapes, as positions; None when there is no way or more than one.
-
-    ways[i][s] counts (capped at 2) the placements of wanted[i:] whose first position is at
-    least i + s; only skips s <= len(shapes) - len(wanted) exist, so the table is a band."""
-    skips = len(shapes) - len(wanted)
-    if skips < 0 or len(wanted) * (skips + 1) > EMBED_BUDGET:
-        return None
-
-    def fits(i: int, s: int) -> bool:
-        return wanted[i] is None or wanted[i] == shapes[i + s]
-
-    ways = [[0] * (skips + 2) for _ in range(len(wanted) + 1)]
-    ways[-1] = [1] * (skips + 1) + [0]
-    for i in range(len(wanted) - 1, -1, -1):
-        row, below = ways[i], ways[i + 1]
-        for s in range(skips, -1, -1):
-            here = below[s] if fits(i, s) else 0
-            row[s] = min(2, row[s + 1] + here)
-    if ways[0][0] != 1:
-        return None
-    out, s = [], 0
-    for i in range(len(wanted)):
-        while not (fits(i, s) and ways[i + 1][s]):
-            s += 1
-        out.append(i + s)
-    return out
-
-
-def _placement(
-    index: CheckpointIndex, raw: RawOptimizer, model_shapes: list[Shape]
-) -> list[int] | None:
-    """Where the optimizer's parameters sit among the model's, when only one placement fits.
-    Each param group must also fit only there on its own: groups may list parameters out of
-    the model's order (decay / no-decay groups), and then their concatenation can fit one
-    wrong placement by chance."""
+    conflict = None
+    if len(keys) == len(params):  # groups one after another in the model's order: kept as before
+        tensors = {k: p.name for k, p in zip(keys, params, strict=True)}
+        conflict, _ = shape_conflict(index, raw, tensors)
+        if conflict is None:
+            return _Order(None, tensors)
     groups = [[_state_shape(index, raw, k) for k in g.params or ()] for g in raw.groups]
-    chosen = embedding([shape for group in groups for shape in group], model_shapes)
-    if chosen is None or len(groups) == 1:
-        return chosen
-    start = 0
-    for group in groups:
-        if embedding(group, model_shapes) != chosen[start : start + len(group)]:
-            return None
-        start += len(group)
-    return chosen
+    found = place_groups(groups, [p.shape for p in params])
+    if found.ways != 1:
+        return _Order(_unplaced(found, keys, [p.name for p in params], conflict, model))
+    chosen = [j for positions in found.positions for j in positions]
+    tensors = {k: params[j].name for k, j in zip(keys, chosen, strict=True)}
+    return _Order(None, tensors, interleaved=chosen != sorted(chosen))
+
+
+def _unplaced(
+    found: Placement, keys: list[Key], params: list[str], conflict: str | None, model: str
+) -> str:
+    """Why no placement of the param groups can be trusted, with a key that has two places."""
+    if conflict is not None:
+        start = f"the parameter order does not fit the optimizer state: {conflict}"
+    else:
+        start = (
+            f"the optimizer holds {len(keys)} parameters but '{model}' has {len(params)} "
+            "parameter tensors"
+        )
+    if found.too_large:
+        return f"{start}, and there are too many ways to place them to check them all"
+    if found.ways == 0:
+        return start if conflict is not None else f"{start}, and no choice of them fits"
+    assert found.other is not None
+    one = [j for positions in found.positions for j in positions]
+    two = [j for positions in found.other for j in positions]
+    key, a, b = next((k, a, b) for k, a, b in zip(keys, one, two, strict=True) if a != b)
+    a, b = min(a, b), max(a, b)
+    how = "way to place the param groups" if conflict else "choice of which ones it holds"
+    return (
+        f"{start}, and their state shapes fit more than one {how} "
+        f"(state key {key!r} could be {relative(model, params[a])} or "
+        f"{relative(model, params[b])}; parameters without state, frozen parameters left out "
+        "of the optimizer, or buffers that look like parameters make the order unreliable)"
+    )
 
 
 def _state_shape(index: CheckpointIndex, raw: RawOptimizer, key: Key) -> Shape | None:
