@@ -202,3 +202,26 @@ async def test_typing_a_parameter_name_shows_its_optimizer_state(adam_pth: Path)
         await pilot.press("slash", *"fc2.bias", "enter")
         await wait_for(pilot, lambda: app.screen.applied_filter == "fc2.bias")
         assert tree.node_for_path("optimizer.state.3.exp_avg_sq") is not None
+
+
+# -- the split -------------------------------------------------------------------------------
+
+
+@asynctest
+async def test_brackets_move_the_split_and_the_width_lasts_the_session(train_pth: Path) -> None:
+    from paramtui.tui.screens.main.split import SplitController
+    from paramtui.tui.widgets.detail_pane import DetailPane
+
+    SplitController.detail_percent = 50
+    app = ParamtuiApp(open_checkpoint(train_pth))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_tree(pilot)
+        pane = app.screen.query_one(DetailPane)
+        assert pane.outer_size.width == 50
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert pane.outer_size.width == 40 and SplitController.detail_percent == 40
+        await pilot.press(*["right_square_bracket"] * 20)
+        await pilot.pause()
+        assert pane.outer_size.width == 80  # at most four fifths
+    SplitController.detail_percent = 50

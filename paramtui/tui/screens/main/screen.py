@@ -37,6 +37,7 @@ from paramtui.tui.messages import (
 )
 from paramtui.tui.screens.main.editing import EditingController
 from paramtui.tui.screens.main.filtering import FilterController
+from paramtui.tui.screens.main.split import STEP, SplitController
 from paramtui.tui.screens.main.statistics import StatisticsController
 from paramtui.tui.screens.main.viewing import ViewingController
 from paramtui.tui.tasks.edit import run_edit
@@ -61,6 +62,7 @@ class MainScreen(Screen[None]):
         *FilterController.BINDINGS,
         *ViewingController.BINDINGS,
         *EditingController.BINDINGS,
+        *SplitController.BINDINGS,
     ]
 
     def __init__(self, workspace: Workspace) -> None:
@@ -72,6 +74,7 @@ class MainScreen(Screen[None]):
         self.filtering = FilterController(self)
         self.viewing = ViewingController(self, self.statistics, self.filtering)
         self.editing = EditingController(self)
+        self.split = SplitController(self)
 
     @property
     def opened(self) -> Opened:
@@ -104,6 +107,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#notes").display = bool(self.index.notes)
         self.filter_box.display = False
+        self.split.apply()
         self.module_tree.focus()
         self.build_module_tree()
 
@@ -221,6 +225,14 @@ class MainScreen(Screen[None]):
             self.notify(f"torch could not be imported: {message.reason}", severity="error")
         else:
             self.editing.start()
+
+    # -- the split between tree and detail pane ----------------------------------------------
+
+    def action_detail_narrower(self) -> None:
+        self.split.move(-STEP)
+
+    def action_detail_wider(self) -> None:
+        self.split.move(STEP)
 
     # -- filtering ---------------------------------------------------------------------------
 
