@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from rich.style import Style
 from textual import events
 
 from checkpoints import training_checkpoint
@@ -57,7 +58,8 @@ async def test_tree_shows_modules_in_natural_order(st_path: Path) -> None:
         layers = tree.node_for_path("layers")
         assert layers is not None and layers.is_expanded
         assert [n.data.name for n in layers.children] == [str(i) for i in range(12)]
-        assert str(layers.label).split() == ["layers", "864", "3.4", "KiB"]
+        line = tree.render_label(layers, Style(), Style()).plain
+        assert line.split() == ["▼", "layers", "864", "3.4", "KiB"]
 
 
 @asynctest
@@ -256,16 +258,17 @@ async def test_names_are_data_not_markup(tmp_path: Path) -> None:
         assert any(label.startswith("a\\x0ab") for label in labels)
 
 
-def test_module_label_aligns_siblings() -> None:
+def test_module_label_puts_the_numbers_in_right_aligned_columns() -> None:
     from paramtui.core.tree import build_tree
 
     index = synthetic_index(layers=1, experts=2, per_expert=1)
     root = build_tree(index.tensors.values())
     mlp = root.find("model.layers.0.mlp")
     assert mlp is not None
-    label = module_label(mlp, name_width=10)
-    assert label.plain.startswith("mlp       ")
+    label = module_label(mlp, width=30)
+    assert label.cell_len == 30 and label.plain.startswith("mlp ")
     assert label.plain.split() == ["mlp", "32", "64", "B"]
+    assert label.plain.endswith("  64 B")
 
 
 def test_run_app_reports_unusable_files_without_starting(

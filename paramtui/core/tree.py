@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from paramtui.core.dtypes import DTYPES
 from paramtui.core.model import TensorInfo
@@ -102,14 +102,19 @@ def build_tree(tensors: Iterable[TensorInfo]) -> ModuleNode:
     return ModuleNode("", "", list(tensors))
 
 
-def filter_paths(root: ModuleNode, needle: str) -> set[str]:
+def filter_paths(
+    root: ModuleNode, needle: str, owners: Mapping[str, str] | None = None
+) -> set[str]:
     """Paths of nodes to show when filtering by `needle` (case-insensitive substring of the full
-    name): every matching tensor and all of its ancestors."""
+    name): every matching tensor and all of its ancestors. `owners` maps a tensor to the one it
+    belongs to (optimizer state -> its parameter): a tensor also matches by its owner's name."""
     needle = needle.lower()
+    owners = owners or {}
     keep: set[str] = {""}
     for info in root.iter_tensors():
-        if needle in info.name.lower():
-            name = info.name
+        name = info.name
+        owner = owners.get(name)
+        if needle in name.lower() or (owner is not None and needle in owner.lower()):
             dot = name.find(".")
             while dot >= 0:
                 keep.add(name[:dot])

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
 
 EDITED = "●"  # values changed in this session
-FROZEN = "❄"  # requires_grad=False set in this session
+FROZEN = "❄"  # requires_grad=False (set in this session or recorded in the file)
+PARTLY_FROZEN = "◒"  # a module with some of its parameters frozen (a half-filled circle)
 TRAINABLE = "∇"  # requires_grad=True set in this session
 
 # (glyph, component class of ModuleTree that styles it)
@@ -22,11 +23,17 @@ Mark = tuple[str, str]
 Slots = tuple[Mark | None, Mark | None]
 EDITED_MARK: Mark = (EDITED, "module-tree--edited")
 FROZEN_MARK: Mark = (FROZEN, "module-tree--frozen")
+PARTLY_FROZEN_MARK: Mark = (PARTLY_FROZEN, "module-tree--frozen")
 TRAINABLE_MARK: Mark = (TRAINABLE, "module-tree--trainable")
 
 LEGEND = [
     (EDITED, "values edited in this session (the tensor, or one below the module)"),
-    (FROZEN, "frozen in this session: requires_grad=False is saved with the edited copy"),
+    (
+        FROZEN,
+        "frozen: requires_grad=False (set in this session, or recorded in the file); a module"
+        " when all its parameters are",
+    ),
+    (PARTLY_FROZEN, "a module with some of its parameters frozen"),
     (TRAINABLE, "unfrozen in this session: requires_grad=True"),
 ]
 
@@ -84,6 +91,11 @@ class EditMarks:
         intent = self.intents.get(name)
         grad = None if intent is None else TRAINABLE_MARK if intent else FROZEN_MARK
         return values, grad
+
+    def edited_mark(self, path: str, module: bool) -> Mark | None:
+        """● on an edited tensor, and on a module with an edited tensor at or below it."""
+        hit = path in self.edited or (module and path in self.edited_below)
+        return EDITED_MARK if hit else None
 
     def module_slots(self, path: str) -> Slots:
         """The same for a module: what changed anywhere below it (frozen wins over unfrozen)."""

@@ -40,6 +40,7 @@ HELP_TEXT: list[tuple[tuple[str, ...], str]] = [
     (("tree.collapse_all",), "collapse the module under the cursor"),
     (("main.filter",), "filter the tree by name (case-insensitive substring)"),
     (("main.clear_filter", "filter.clear"), "clear the filter"),
+    (("main.detail_narrower", "main.detail_wider"), "move the split: detail pane narrower / wider"),
     (("app.focus_next", "app.focus_previous"), "move focus between the tree and the detail pane"),
     (
         ("view.histogram",),

@@ -2,7 +2,9 @@
 
 Children are created when a node is expanded, never before, so a checkpoint with 100k tensors
 shows its first level instantly. The widget posts ModuleHighlighted when its cursor moves.
-Edit markers (● ❄ ∇) are drawn after each label from `marks`, styled by component classes."""
+Each line is a name and right-aligned columns (views/tree_columns.py) fitted to the tree's width.
+Markers (● ❄ ◒ ∇) are drawn before each name from `marks` and the requires_grad flags the file
+records (views/grad_marks.py), styled by component classes."""
 
 from __future__ import annotations
 
@@ -15,46 +17,42 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from paramtui.core.model import TensorInfo
 from paramtui.core.tree import ModuleNode
 from paramtui.tui.messages import ModuleHighlighted
 from paramtui.tui.views import fmt
-from paramtui.tui.views.edit_marks import EditMarks, Slots
+from paramtui.tui.views.edit_marks import EditMarks, Mark
+from paramtui.tui.views.grad_marks import (
+    can_require_grad,
+    grad_counts,
+    module_grad_mark,
+    tensor_grad_mark,
+)
+from paramtui.tui.views.tree_columns import (
+    first_column,
+    fit_line,
+    name_text,
+    right_side,
+    size_column,
+)
 
-NAME_WIDTH = 24  # sibling names are padded up to this many cells so the numbers line up
 EXPAND_ALL_LIMIT = 2000  # `e` opens a whole subtree only when it holds at most this many tensors
+SLOT_WIDTH = 3  # `●❄ `: the marker slot every line gets once anything is marked
 
 
-def module_label(node: ModuleNode, name_width: int = 0) -> Text:
-    """`layers   12.6M  48.1 MiB` for a module, `weight   768×3072 float32` for a tensor.
-
-    Built from Text pieces, never markup: names are data and may hold any character."""
-    name = fmt.printable(node.name) or "(empty)"
-    label = Text(name, style="" if node.tensor is not None else "bold")
-    label.pad_right(max(name_width - len(name), 0))
-    if node.tensor is not None:
-        info = node.tensor
-        label.append(f"  {fmt.shape(info.shape)} ", style="dim")
-        label.append(info.dtype, style="dim italic")
-    if not node.is_leaf:
-        label.append(f"  {fmt.count(node.numel):>6}  {fmt.size(node.nbytes):>10}", style="dim")
-    return label
+def module_label(node: ModuleNode, width: int = 0) -> Text:
+    """`layers …  12.6M  48.1 MiB` for a module, `weight …  768×3072 float32  9.0 MiB` for a
+    tensor, in `width` cells (0: as narrow as it goes)."""
+    columns = right_side(first_column(node), size_column(node.nbytes), node.is_leaf)
+    return fit_line(name_text(node), columns, width)
 
 
-def root_label(root: ModuleNode, title: str) -> Text:
-    label = Text(fmt.printable(title), style="bold")
-    label.append(f"  {fmt.count(root.numel)} params  {fmt.size(root.nbytes)}", style="dim")
-    return label
+def root_label(title: str) -> Text:
+    return Text(fmt.printable(title), style="bold")
 
 
-def marker_slots(node: ModuleNode, marks: EditMarks) -> Slots:
-    """What changed at a node: as a tensor, and (for a module) anywhere below it."""
-    if node.is_leaf:
-        return marks.tensor_slots(node.path)
-    values, grad = marks.module_slots(node.path)
-    if node.tensor is not None:  # a tensor that is also a module ("a" and "a.b")
-        own_values, own_grad = marks.tensor_slots(node.path)
-        values, grad = values or own_values, own_grad or grad
-    return values, grad
+def root_columns(root: ModuleNode) -> tuple[Text, Text]:
+    return Text(f"{fmt.count(root.numel)} params", style="dim"), size_column(root.nbytes)
 
 
 class ModuleTree(Tree[ModuleNode]):
@@ -83,39 +81,92 @@ class ModuleTree(Tree[ModuleNode]):
         self._title = ""
         self._cursor_expandable = True
         self.marks = EditMarks()
+        self._frozen_on_file = False  # the file records requires_grad=False for a parameter
+        self._parameters: dict[str, list[TensorInfo]] = {}  # module path -> what `f` may freeze
+        self._grad_marks: dict[str, Mark | None] = {}  # path -> its mark under `marks`
 
     def set_marks(self, marks: EditMarks) -> None:
         """Redraw the markers of every created node (labels themselves do not change)."""
         self.marks = marks
+        self._grad_marks.clear()
         self._invalidate()  # Tree's own way to drop its cached lines and label widths
 
+    @property
+    def shows_markers(self) -> bool:
+        return self.marks.any or self._frozen_on_file
+
     def render_label(self, node: TreeNode[ModuleNode], base_style: Style, style: Style) -> Text:
-        """Once anything is edited, every label starts with a 3-cell marker slot (so sibling
-        names stay aligned, and narrow panes never crop the markers): `●❄ name`."""
+        """`▼ ●❄ name … columns`: the icon, a 3-cell marker slot once anything is marked (so
+        names stay aligned and narrow panes never crop the markers), the name, and the columns
+        ending at the right edge."""
         text = super().render_label(node, base_style, style)
-        if not self.marks.any or node.data is None:
+        data = node.data
+        if data is None:
             return text
-        icon = len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
-        cut = icon if node.allow_expand else 0
+        cut = len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+        head = text[:cut] if node.allow_expand else Text()
+        if self.shows_markers:
+            head.append_text(self._marker_slot(data))
+        room = self.scrollable_content_region.width - self._indent(node) - head.cell_len
+        line = fit_line(text[cut:] if node.allow_expand else text, self._columns(node, data), room)
+        line.stylize(style)
+        return Text.assemble(head, line)
+
+    def _columns(self, node: TreeNode[ModuleNode], data: ModuleNode) -> list[Text]:
+        if node.is_root:
+            return right_side(*root_columns(data), tensor=False)
+        return right_side(first_column(data), size_column(data.nbytes), data.is_leaf)
+
+    def _indent(self, node: TreeNode[ModuleNode]) -> int:
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        return depth * self.guide_depth
+
+    def _marker_slot(self, data: ModuleNode) -> Text:
+        values = self.marks.edited_mark(data.path, module=not data.is_leaf)
         slot = Text()
-        for mark in marker_slots(node.data, self.marks):
+        for mark in (values, self._grad_mark(data)):
             if mark is None:
                 slot.append(" ")
             else:
                 slot.append(mark[0], style=self.get_component_rich_style(mark[1], partial=True))
         slot.append(" ")
-        return Text.assemble(text[:cut], slot, text[cut:])
+        return slot
+
+    def _grad_mark(self, data: ModuleNode) -> Mark | None:
+        """❄ / ◒ / ∇ of a line, computed once per node and marks version."""
+        path = data.path
+        if path not in self._grad_marks:
+            intents = self.marks.intents
+            if data.is_leaf and data.tensor is not None:
+                self._grad_marks[path] = tensor_grad_mark(data.tensor, intents)
+            else:
+                self._grad_marks[path] = module_grad_mark(
+                    grad_counts(self._parameters_below(data), intents)
+                )
+        return self._grad_marks[path]
+
+    def _parameters_below(self, data: ModuleNode) -> list[TensorInfo]:
+        found = self._parameters.get(data.path)
+        if found is None:
+            found = self._parameters[data.path] = [
+                info for info in data.iter_tensors() if can_require_grad(info)
+            ]
+        return found
 
     # -- loading and filtering -------------------------------------------------------------
 
     def load(self, root: ModuleNode, title: str) -> None:
         """Show `root` (the whole checkpoint) with its first level expanded; the cursor stays
-        on the same path when it still exists (reloading after an edit renamed tensors)."""
+        on the same path, opened down to it, or its nearest ancestor (after an edit renamed
+        tensors)."""
         self._title = title
         self._rebuild(root)
 
     def apply_filter(self, keep: set[str] | None) -> None:
-        """Show only the node paths in `keep` (None: show everything)."""
+        """Show only the node paths in `keep` (None: show everything); the cursor stays where it
+        was, opened down to it."""
         self._keep = keep
         root = self.root.data
         if root is not None:
@@ -138,13 +189,25 @@ class ModuleTree(Tree[ModuleNode]):
         previous = self.cursor_node.data.path if self.cursor_node and self.cursor_node.data else ""
         self._populated.clear()
         self._by_path = {}
-        self.reset(root_label(root, self._title), root)
+        self._parameters.clear()
+        self._grad_marks.clear()
+        self._frozen_on_file = any(
+            info.requires_grad is False and can_require_grad(info) for info in root.iter_tensors()
+        )
+        self.reset(root_label(self._title), root)
         self._by_path[""] = self.root
         self._populate(self.root)
         self.root.expand()
         if self._keep is not None and len(self._keep) <= EXPAND_ALL_LIMIT:
             self._expand_deep(self.root)
-        self.go_to(self._by_path.get(previous, self.root))
+        self.reveal_nearest(previous)
+
+    def reveal_nearest(self, path: str) -> None:
+        """Put the cursor on `path`, opened down to it, or on its nearest shown ancestor."""
+        while path and not self.reveal(path):
+            path = path.rpartition(".")[0]
+        if not path:
+            self.go_to(self.root)
 
     def reveal(self, path: str) -> bool:
         """Open the ancestors of `path` and put the cursor on it (False: not in the tree)."""
@@ -182,9 +245,8 @@ class ModuleTree(Tree[ModuleNode]):
             return
         self._populated.add(node.id)
         kids = self._visible_children(node.data)
-        width = min(max((len(k.name) for k in kids), default=0), NAME_WIDTH)
         for kid in kids:
-            child = node.add(module_label(kid, width), kid, allow_expand=not kid.is_leaf)
+            child = node.add(name_text(kid), kid, allow_expand=not kid.is_leaf)
             self._by_path[kid.path] = child
         if len(kids) == 1 and not kids[0].is_leaf:
             self._populate(node.children[0])

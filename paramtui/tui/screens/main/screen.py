@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.model import CheckpointIndex
-from paramtui.core.tree import ModuleNode, build_tree, filter_paths
+from paramtui.core.tree import ModuleNode, build_tree
 from paramtui.tui.messages import (
     EditFailed,
     EditFinished,
@@ -37,9 +37,11 @@ from paramtui.tui.messages import (
 )
 from paramtui.tui.screens.main.editing import EditingController
 from paramtui.tui.screens.main.filtering import FilterController
+from paramtui.tui.screens.main.split import STEP, SplitController
 from paramtui.tui.screens.main.statistics import StatisticsController
 from paramtui.tui.screens.main.viewing import ViewingController
 from paramtui.tui.tasks.edit import run_edit
+from paramtui.tui.tasks.filter import run_filter
 from paramtui.tui.tasks.optimizer import run_optimizer
 from paramtui.tui.tasks.stats import run_stats
 from paramtui.tui.views.edit_marks import EditMarks
@@ -60,6 +62,7 @@ class MainScreen(Screen[None]):
         *FilterController.BINDINGS,
         *ViewingController.BINDINGS,
         *EditingController.BINDINGS,
+        *SplitController.BINDINGS,
     ]
 
     def __init__(self, workspace: Workspace) -> None:
@@ -71,6 +74,7 @@ class MainScreen(Screen[None]):
         self.filtering = FilterController(self)
         self.viewing = ViewingController(self, self.statistics, self.filtering)
         self.editing = EditingController(self)
+        self.split = SplitController(self)
 
     @property
     def opened(self) -> Opened:
@@ -103,6 +107,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#notes").display = bool(self.index.notes)
         self.filter_box.display = False
+        self.split.apply()
         self.module_tree.focus()
         self.build_module_tree()
 
@@ -146,20 +151,11 @@ class MainScreen(Screen[None]):
         self.detail.root = message.root
         name = os.path.basename(self.index.path.rstrip("/")) or self.index.path
         tree = self.module_tree
-        where = tree.cursor_node.data.path if tree.cursor_node and tree.cursor_node.data else ""
-        tree.load(message.root, name)
-        if not first:  # rebuilt after an edit renamed tensors: stay where the user was
-            self._reveal_nearest(tree, where)
+        tree.load(message.root, name)  # the cursor stays where it was (an edit renamed tensors)
         if self.torch_ready:
             self.editing.start()
         elif first:  # after the tree is painted: the import holds the GIL a lot
             self.call_after_refresh(self.import_torch)
-
-    def _reveal_nearest(self, tree: ModuleTree, path: str) -> None:
-        while path and not tree.reveal(path):
-            path = path.rpartition(".")[0]
-        if not path:
-            tree.go_to(tree.root)
 
     def reset(self, workspace: Workspace) -> None:
         """Show another workspace (the same file reopened after it was saved over)."""
@@ -230,6 +226,14 @@ class MainScreen(Screen[None]):
         else:
             self.editing.start()
 
+    # -- the split between tree and detail pane ----------------------------------------------
+
+    def action_detail_narrower(self) -> None:
+        self.split.move(-STEP)
+
+    def action_detail_wider(self) -> None:
+        self.split.move(STEP)
+
     # -- filtering ---------------------------------------------------------------------------
 
     def action_filter(self) -> None:
@@ -252,9 +256,8 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="filter")
     def compute_filter(self, root: ModuleNode, needle: str) -> None:
-        keep = filter_paths(root, needle) if needle else None
-        if not get_current_worker().is_cancelled:
-            self.post_message(FilterComputed(needle, keep))
+        worker = get_current_worker()
+        run_filter(self.opened, root, needle, self, lambda: worker.is_cancelled)
 
     def on_filter_computed(self, message: FilterComputed) -> None:
         self.filtering.computed(message)
