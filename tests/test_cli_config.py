@@ -126,7 +126,7 @@ async def test_the_app_applies_theme_keymap_width_and_save_format(tmp_path: Path
     app = ParamtuiApp(small_index(tmp_path), load_config(path))
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.theme == "nord"
-        assert app.detail_width == 65 and app.default_save_format == "pth"
+        assert app.split.percent == 65 and app.default_save_format == "pth"
         await pilot.press("ctrl+f")
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "filter"

@@ -209,10 +209,8 @@ async def test_typing_a_parameter_name_shows_its_optimizer_state(adam_pth: Path)
 
 @asynctest
 async def test_brackets_move_the_split_and_the_width_lasts_the_session(train_pth: Path) -> None:
-    from paramtui.tui.screens.main.split import SplitController
     from paramtui.tui.widgets.detail_pane import DetailPane
 
-    SplitController.detail_percent = 50
     app = ParamtuiApp(open_checkpoint(train_pth))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for_tree(pilot)
@@ -220,8 +218,22 @@ async def test_brackets_move_the_split_and_the_width_lasts_the_session(train_pth
         assert pane.outer_size.width == 50
         await pilot.press("left_square_bracket", "left_square_bracket")
         await pilot.pause()
-        assert pane.outer_size.width == 40 and SplitController.detail_percent == 40
+        assert pane.outer_size.width == 40 and app.split.percent == 40
         await pilot.press(*["right_square_bracket"] * 20)
         await pilot.pause()
         assert pane.outer_size.width == 80  # at most four fifths
-    SplitController.detail_percent = 50
+
+
+@asynctest
+async def test_the_config_sets_the_split(train_pth: Path) -> None:
+    from paramtui.core.config import Config
+    from paramtui.tui.widgets.detail_pane import DetailPane
+
+    app = ParamtuiApp(open_checkpoint(train_pth), Config(detail_width=30))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_tree(pilot)
+        assert app.screen.query_one(DetailPane).outer_size.width == 36  # 30 % of 120
+    app = ParamtuiApp(open_checkpoint(train_pth), Config(detail_width=70))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_tree(pilot)
+        assert app.screen.query_one(DetailPane).outer_size.width == 70

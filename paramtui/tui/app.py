@@ -24,6 +24,7 @@ from paramtui.tui.messages import SourceReplaced
 from paramtui.tui.screens.confirm import Choice, ChoiceScreen
 from paramtui.tui.screens.help import HelpScreen
 from paramtui.tui.screens.main import MainScreen
+from paramtui.tui.screens.main.split import DEFAULT_PERCENT, SplitWidth
 from paramtui.tui.views import fmt
 from paramtui.tui.workspace import Workspace
 
@@ -67,7 +68,7 @@ class ParamtuiApp(App[int]):
         self.workspace = Workspace(index)
         self._show_title(index)
         self.config = config or Config()
-        self.detail_width: int | None = self.config.detail_width  # percent; the main screen's
+        self.split = SplitWidth(self.config.detail_width or DEFAULT_PERCENT)  # kept for the session
         self.default_save_format: str | None = self.config.save_format
         self._apply_config(self.config)
 
@@ -97,7 +98,7 @@ class ParamtuiApp(App[int]):
         self.sub_title = summary_line(index)
 
     def get_default_screen(self) -> Screen[None]:
-        return MainScreen(self.workspace)
+        return MainScreen(self.workspace, self.split)
 
     def on_key(self, event: events.Key) -> None:
         """A printable key reaching the App while a text box has focus was queued for another

@@ -37,7 +37,7 @@ from paramtui.tui.messages import (
 )
 from paramtui.tui.screens.main.editing import EditingController
 from paramtui.tui.screens.main.filtering import FilterController
-from paramtui.tui.screens.main.split import STEP, SplitController
+from paramtui.tui.screens.main.split import STEP, SplitController, SplitWidth
 from paramtui.tui.screens.main.statistics import StatisticsController
 from paramtui.tui.screens.main.viewing import ViewingController
 from paramtui.tui.tasks.edit import run_edit
@@ -65,7 +65,7 @@ class MainScreen(Screen[None]):
         *SplitController.BINDINGS,
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, split: SplitWidth | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         self.torch_ready = "torch" in sys.modules
@@ -74,7 +74,7 @@ class MainScreen(Screen[None]):
         self.filtering = FilterController(self)
         self.viewing = ViewingController(self, self.statistics, self.filtering)
         self.editing = EditingController(self)
-        self.split = SplitController(self)
+        self.split = SplitController(self, split or SplitWidth())
 
     @property
     def opened(self) -> Opened:

@@ -1,10 +1,11 @@
 """`[` / `]` move the split between the tree and the detail pane; the width lasts the session.
 
-The detail pane's share of the screen is one attribute, `detail_percent`, so a config file can
-set it before the screen is shown."""
+The detail pane's share of the screen is a `SplitWidth` the app owns (set from the config file's
+`[layout] detail_width`) and hands to every main screen it shows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -18,6 +19,13 @@ LIMITS = (20, 80)  # the narrower side keeps a fifth of the screen
 
 def clamp(percent: int) -> int:
     return max(LIMITS[0], min(LIMITS[1], percent))
+
+
+@dataclass
+class SplitWidth:
+    """The detail pane's share of the screen, in percent."""
+
+    percent: int = DEFAULT_PERCENT
 
 
 class SplitController:
@@ -36,15 +44,14 @@ class SplitController:
         ),  # fmt: skip
     ]
 
-    detail_percent = DEFAULT_PERCENT  # the session's width: kept across screens and reopenings
-
-    def __init__(self, host: ScreenHost) -> None:
+    def __init__(self, host: ScreenHost, width: SplitWidth) -> None:
         self.host = host
+        self.width = width
 
     def apply(self) -> None:
-        SplitController.detail_percent = clamp(SplitController.detail_percent)
-        self.host.detail.styles.width = f"{SplitController.detail_percent}%"
+        self.width.percent = clamp(self.width.percent)
+        self.host.detail.styles.width = f"{self.width.percent}%"
 
     def move(self, cells: int) -> None:
-        SplitController.detail_percent = clamp(SplitController.detail_percent + cells)
+        self.width.percent = clamp(self.width.percent + cells)
         self.apply()
