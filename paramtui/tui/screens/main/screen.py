@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -26,6 +26,7 @@ from paramtui.core.tree import ModuleNode, build_tree, filter_paths
 from paramtui.tui.messages import (
     EditFailed,
     EditFinished,
+    EditPreviewed,
     FilterComputed,
     ModuleHighlighted,
     OptimizerSummarised,
@@ -133,6 +134,13 @@ class MainScreen(Screen[None]):
             if action in controller.ACTIONS:
                 return controller.check(action)
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A dimmed edit key would do nothing: say why instead (the binding will not run)."""
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if not self.check_action(binding.action, ()) and self.editing.explain(binding.action):
+                event.stop()
+                return
 
     # -- the tree --------------------------------------------------------------------------
 
@@ -307,6 +315,9 @@ class MainScreen(Screen[None]):
         session = self.opened.session
         assert session is not None
         run_edit(session, kind, op, self)
+
+    def on_edit_previewed(self, message: EditPreviewed) -> None:
+        self.editing.previewed(message)
 
     def on_edit_failed(self, message: EditFailed) -> None:
         self.editing.failed(message)
