@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from paramtui.tui.messages import StatsComputed, StatsFailed, StatsProgressed
@@ -24,6 +24,7 @@ from paramtui.tui.views.edit_marks import EDITED
 from paramtui.tui.views.histogram_draw import QUANTILES, HistogramInput
 from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.views.value_format import formatter
+from paramtui.tui.widgets.footer import PinnedFooter
 from paramtui.tui.widgets.histogram_plot import HistogramPlot
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class HistogramScreen(Screen[None]):
         yield HistogramPlot(id="histogram-plot")
         yield Static(id="histogram-quantiles")
         yield Static(id="histogram-notes")
-        yield Footer(compact=True, show_command_palette=False)
+        yield PinnedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.job = replace(self.job, bins=bins_for(self.app.size.width))

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.model import CheckpointIndex
@@ -47,6 +47,7 @@ from paramtui.tui.views.edit_marks import EditMarks
 from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.filter_input import FilterInput
+from paramtui.tui.widgets.footer import PinnedFooter
 from paramtui.tui.widgets.module_tree import ModuleTree
 from paramtui.tui.workspace import Opened, Workspace
 
@@ -99,7 +100,7 @@ class MainScreen(Screen[None]):
                 yield FilterInput(id="filter")
                 yield ModuleTree(id="tree")
             yield DetailPane(self.index, id="detail")
-        yield Footer(compact=True, show_command_palette=False)  # ctrl+p: in the help
+        yield PinnedFooter(compact=True, show_command_palette=False)  # ctrl+p: in the help
 
     def on_mount(self) -> None:
         self.query_one("#notes").display = bool(self.index.notes)
