@@ -65,10 +65,23 @@ def summary_text(stats: TensorStats, log: bool) -> Text:
     text.append(f"values · tallest bin {fmt.grouped(peak)} · counts: ")
     text.append("log scale" if log else "linear", style="bold")
     text.append("  (l toggles)", style="dim")
+    text.append("\n")
+    text.append(moments_text(stats))
     left_out = stats.nan + stats.posinf + stats.neginf
     if left_out:
         what = f"{fmt.grouped(stats.nan)} NaN, {fmt.grouped(stats.posinf + stats.neginf)} ±Inf"
         text.append(f"\nnot drawn: {what}", style="bold")
+    return text
+
+
+def moments_text(stats: TensorStats) -> Text:
+    """`mean 0.001 · std 0.05 (population: ÷ n) · min -0.2 · max 0.21` of the finite values."""
+    text = Text()
+    for label, value in (("mean", stats.mean), ("std", stats.std)):
+        text.append(f"{label} ", style="bold")
+        text.append(fmt.number(value))
+        text.append(" · " if label == "mean" else "")
+    text.append(" (population: ÷ n, not n − 1)", style="dim")
     return text
 
 
