@@ -41,8 +41,9 @@ PANES = [
     ),
     (
         "statistics",
-        "mean, std (the population std: ÷ n), min, max, mean |x|, L2 norm, zeros, NaN and Inf counts, quantiles and a "
-        "histogram, computed in the background when the cursor rests on a tensor.",
+        "mean, std (the population std: ÷ n), min, max, mean |x|, L2 norm, zeros, NaN and "
+        "Inf counts, quantiles and a histogram, computed in the background when the cursor "
+        "rests on a tensor.",
     ),
 ]
 
