@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from torch.nn.utils import prune
 
@@ -68,3 +69,52 @@ async def test_prune_preview_shows_the_resulting_sparsity_at_80_columns(tmp_path
         await pilot.pause()
         text = screen_text(app)
         assert text.count("0.0% → 30.0%") == 3, text  # two rows and the overall line
+
+
+class ScaledLinear(torch.nn.Linear):  # a user's class: a full-model pickle names it
+    pass
+
+
+def banner_rows(app: ParamtuiApp) -> int:
+    banner = app.screen.query_one("#notes")
+    return banner.size.height if banner.display else 0
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+@asynctest
+async def test_torchscript_and_sparse_files_get_no_banner(tmp_path: Path) -> None:
+    from paramtui.tui.screens.file_notes import FileNotesScreen
+
+    scripted = tmp_path / "scripted.pt"
+    torch.jit.script(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))).save(
+        str(scripted)
+    )
+    sparse = tmp_path / "sparse.pth"
+    torch.save({"adjacency": torch.eye(5).to_sparse(), "w": torch.ones(3)}, sparse)
+    for path in (scripted, sparse):
+        app = ParamtuiApp(open_checkpoint(path))
+        async with app.run_test(size=SMALL) as pilot:
+            await wait_for_tree(pilot)
+            assert banner_rows(app) == 0, screen_text(app)
+            if path == scripted:  # the full list is one key away
+                await pilot.press("i")
+                await wait_for(pilot, lambda: isinstance(pilot.app.screen, FileNotesScreen))
+                assert "__torch__.torch.nn.modules.container.Sequential" in screen_text(app)
+
+
+@asynctest
+async def test_banner_never_takes_more_than_two_rows(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    path = tmp_path / "full_model.pth"
+    torch.save(torch.nn.Sequential(ScaledLinear(3, 4), torch.nn.ReLU()), path)
+    index = open_checkpoint(path)
+    assert len(index.notes) == 1 and "ScaledLinear" in index.notes[0]
+    many = replace(index, notes=[*index.notes, *(f"note {i}: " + "long " * 30 for i in range(4))])
+    for shown in (index, many):
+        app = ParamtuiApp(shown)
+        async with app.run_test(size=SMALL) as pilot:
+            await wait_for_tree(pilot)
+            assert 1 <= banner_rows(app) <= 2
+            text = screen_text(app)
+            assert "ScaledLinear" in text and "i: all notes" in text

@@ -46,6 +46,7 @@ HELP_TEXT: list[tuple[tuple[str, ...], str]] = [
     ),
     (("main.filter",), "filter the tree by name (case-insensitive substring)"),
     (("main.clear_filter", "filter.clear"), "clear the filter"),
+    (("main.file_notes",), "the file's notes in full; every class it names that was not imported"),
     (("app.focus_next", "app.focus_previous"), "move focus between the tree and the detail pane"),
     (
         ("view.histogram",),

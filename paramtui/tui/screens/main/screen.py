@@ -12,10 +12,9 @@ import os
 import sys
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Input, Static
@@ -43,6 +42,7 @@ from paramtui.tui.screens.main.viewing import ViewingController
 from paramtui.tui.tasks.edit import run_edit
 from paramtui.tui.tasks.optimizer import run_optimizer
 from paramtui.tui.tasks.stats import run_stats
+from paramtui.tui.views.banner import banner_text
 from paramtui.tui.views.edit_marks import EditMarks
 from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.widgets.detail_pane import DetailPane
@@ -62,6 +62,7 @@ class MainScreen(Screen[None]):
         *FilterController.BINDINGS,
         *ViewingController.BINDINGS,
         *EditingController.BINDINGS,
+        Binding("i", "file_notes", "Notes", show=False, id="main.file_notes"),
     ]
 
     def __init__(self, workspace: Workspace) -> None:
@@ -94,7 +95,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(Text("; ".join(self.index.notes)), id="notes")
+        yield Static(banner_text(self.index.notes), id="notes")
         with Horizontal(id="panes"):
             with Vertical(id="left"):
                 yield FilterInput(id="filter")
@@ -142,6 +143,11 @@ class MainScreen(Screen[None]):
             if not self.check_action(binding.action, ()) and self.editing.explain(binding.action):
                 event.stop()
                 return
+
+    def action_file_notes(self) -> None:
+        from paramtui.tui.screens.file_notes import FileNotesScreen
+
+        self.app.push_screen(FileNotesScreen(self.index))
 
     # -- the tree --------------------------------------------------------------------------
 
