@@ -148,9 +148,7 @@ async def test_zero_of_a_module_asks_first(demo: Path) -> None:
         await pilot.press("z")
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
         question = app.screen
-        assert (
-            isinstance(question, ChoiceScreen) and "'model.blocks.2' (16 tensors" in question.body
-        )
+        assert isinstance(question, ChoiceScreen) and "tensors in 'model.blocks.2'" in question.body
         await pilot.press("n")
         await settled(pilot)
         session = main(pilot).workspace.session
@@ -161,6 +159,52 @@ async def test_zero_of_a_module_asks_first(demo: Path) -> None:
         assert session.is_edited("model.blocks.2.mlp.fc2.weight")
         assert session.is_edited("model.blocks.2.ln1.weight")
         assert not session.is_edited("model.blocks.1.ln1.weight")
+
+
+@asynctest
+async def test_zero_question_states_what_will_be_done(demo: Path) -> None:
+    app = ParamtuiApp(open_checkpoint(demo))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await navigate(pilot, "model")
+        await pilot.press("z")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        question = app.screen
+        assert isinstance(question, ChoiceScreen)
+        body = " ".join(question.body.split())
+        # The same numbers the edit log reports once it is applied (buffers are left alone).
+        assert "72 tensors (+1 tied) in 'model' to zero: 205,888 elements become zero" in body
+        assert "4 left alone" in body and "model.causal_mask: it is a buffer" in body
+        await pilot.press("y")
+        await settled(pilot)
+        session = main(pilot).workspace.session
+        assert session is not None
+        assert session.log[-1].summary.startswith("zero model: 72 tensors (+1 tied), 205,888")
+
+
+def notification_texts(app: ParamtuiApp) -> str:
+    return "\n".join(n.message for n in app._notifications)
+
+
+@asynctest
+async def test_refused_edit_keys_say_why(demo: Path) -> None:
+    app = ParamtuiApp(open_checkpoint(demo))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await navigate(pilot, FC1)
+        await pilot.press("P")
+        await settled(pilot)
+        assert "no <name>_orig + <name>_mask pair" in notification_texts(app)
+        await navigate(pilot, "model.stem.norm.running_mean")
+        await pilot.press("f")
+        await pilot.pause()
+        assert "Freeze does not apply to 'model.stem.norm.running_mean'" in notification_texts(app)
+        assert "parameters only" in notification_texts(app)
+        await pilot.press("F")
+        await pilot.pause()
+        assert "Unfreeze does not apply" in notification_texts(app)
+        session = main(pilot).workspace.session
+        assert session is not None and not session.log
 
 
 @asynctest
@@ -217,7 +261,7 @@ async def test_make_prune_permanent_renames_in_the_tree(tmp_path: Path) -> None:
         await navigate(pilot, "0")
         assert screen.check_action("make_permanent", ()) is True
         await navigate(pilot, "1")
-        assert screen.check_action("make_permanent", ()) is False  # hidden: nothing to do here
+        assert screen.check_action("make_permanent", ()) is None  # P says why if pressed
         tree.reveal("0")
         await pilot.pause()
         await pilot.press("P")

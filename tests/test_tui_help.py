@@ -68,4 +68,12 @@ async def test_the_help_screen_lists_the_keys(tmp_path: Path) -> None:
         shown = screen_text(app)
         for keys in ("u, ctrl+z", "shift+↑ / shift+↓", "tab / shift+tab", "ctrl+p"):
             assert keys in shown
+        for keys in ("PgUp / PgDn", "Home / End"):  # the tree's own paging keys
+            assert keys in shown
         assert "undo the last edit" in shown and "previous / next sibling" in shown
+
+
+def test_the_collapse_key_says_what_it_does() -> None:
+    """E collapses the module under the cursor (a tensor's parent) and everything below it."""
+    text = TEXTS["tree.collapse_all"]
+    assert "and everything below it" in text and "a tensor's parent" in text

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 import tui_edit_helpers
 from checkpoints import storage_bytes
@@ -67,6 +67,23 @@ async def test_save_as_writes_a_loadable_verified_copy(demo: Path) -> None:
     for name, tensor in original.items():
         if name != FC1:
             assert storage_bytes(edited[name]) == storage_bytes(tensor), name
+
+
+@asynctest
+async def test_enter_on_a_check_box_saves_and_space_toggles(demo: Path) -> None:
+    app = ParamtuiApp(open_checkpoint(demo))
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await zero_then_save_as(pilot, app)
+        untie = dialog.query_one("#save-untie", Checkbox)
+        untie.focus()
+        await pilot.press("space")
+        assert untie.value is True
+        await pilot.press("space")
+        assert untie.value is False
+        await pilot.press("enter")  # the button says "Save (enter)"
+        await wait_for(pilot, lambda: dialog.report is not None, timeout=30)
+        assert untie.value is False
+        assert dialog.report is not None and dialog.report.verified
 
 
 @asynctest

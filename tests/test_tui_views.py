@@ -54,6 +54,10 @@ async def test_histogram_view_bins_log_toggle_and_quantiles(views) -> None:  # t
         low, high = formatter("float32")(stats.min), formatter("float32")(stats.max)
         assert linear[-1].startswith(low) and linear[-1].endswith(high)  # exact min and max
         assert "quantiles" in screen_text(app) and "50%" in screen_text(app)
+        # the std shown is the population one (torch.std(unbiased=False)), and it says so
+        expected = state["vector"].double().std(unbiased=False).item()
+        assert stats.std == pytest.approx(expected, rel=1e-5)
+        assert "(population: ÷ n, not n − 1)" in screen_text(app)
         await pilot.press("l")
         assert screen.query_one(HistogramPlot).log_scale
         logged = plot_lines(screen)

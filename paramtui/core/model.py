@@ -102,6 +102,7 @@ class CheckpointIndex:
     param_groups: list[ParamGroupRecord] = field(default_factory=list)
     _shares: dict[str, list[str]] | None = None
     live: object | None = None  # core.live.LiveSource when the index is a live nn.Module
+    unimported: list[str] = field(default_factory=list)  # globals read as stubs, never run
 
     def __len__(self) -> int:
         return len(self.tensors)

@@ -103,6 +103,14 @@ class EditFinished(Message):
         super().__init__()
 
 
+class EditPreviewed(Message):
+    """What an edit would do (`record`), computed before asking the user to confirm it."""
+
+    def __init__(self, record: EditRecord) -> None:
+        self.record = record
+        super().__init__()
+
+
 class EditFailed(Message):
     """An edit was refused or failed; `reason` is for the user."""
 

@@ -45,14 +45,9 @@ def index_from_pickle(path: str, kind: str, data: bytes, locate: Locate) -> Chec
     for item in found:
         info = _tensor_info(item, locate)
         tensors[info.name] = info
-    notes = []
-    if result.stubbed:
-        names = sorted(result.stubbed)
-        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-        notes.append(
-            f"read without running code: {len(names)} class(es)/function(s) named by the file "
-            f"were not imported ({shown})"
-        )
+    names = sorted(result.stubbed)
+    note = stub_note(names)
+    notes = [note] if note else []
     index = CheckpointIndex(
         path=path,
         format=kind,
@@ -60,9 +55,31 @@ def index_from_pickle(path: str, kind: str, data: bytes, locate: Locate) -> Chec
         metadata={m.name: m for m in meta},
         files=[path],
         notes=notes,
+        unimported=names,
     )
     training.recognise(index, result.obj)  # optimizer param groups, snapshots, training parts
     return index
+
+
+# Globals a file names that are not news: TorchScript's own module classes, and torch's
+# rebuild helpers that weights-only loading accepts (a sparse tensor's layout, for one).
+EXPECTED_PREFIXES = ("__torch__.", "torch._utils._rebuild_", "torch._tensor._rebuild_")
+EXPECTED_NAMES = frozenset({"torch.serialization._get_layout", "torch.nn.parameter.Parameter"})
+SHOWN_NAMES = 3
+
+
+def is_expected_global(name: str) -> bool:
+    return name in EXPECTED_NAMES or name.startswith(EXPECTED_PREFIXES)
+
+
+def stub_note(names: list[str]) -> str | None:
+    """One short line about the globals read as stubs: none if all are expected."""
+    news = [name for name in names if not is_expected_global(name)]
+    if not news:
+        return None
+    shown = ", ".join(news[:SHOWN_NAMES])
+    more = f" +{len(news) - SHOWN_NAMES} more" if len(news) > SHOWN_NAMES else ""
+    return f"not imported (no code run): {shown}{more}"
 
 
 def _tensor_info(item: FoundTensor, locate: Locate) -> TensorInfo:

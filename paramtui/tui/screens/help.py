@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static, Tree
 
@@ -23,6 +23,8 @@ from paramtui.tui.widgets.filter_input import FilterInput
 from paramtui.tui.widgets.module_tree import ModuleTree
 
 TEXTUAL_FOCUS_ACTIONS = frozenset({"app.focus_next", "app.focus_previous"})
+# The Tree inherits its paging keys from Textual's scrollable containers (they move the cursor).
+TREE_PAGING_ACTIONS = frozenset({"page_up", "page_down", "scroll_home", "scroll_end"})
 
 PANES = [
     (
@@ -39,8 +41,9 @@ PANES = [
     ),
     (
         "statistics",
-        "mean, std, min, max, mean |x|, L2 norm, zeros, NaN and Inf counts, quantiles and a "
-        "histogram, computed in the background when the cursor rests on a tensor.",
+        "mean, std (the population std: ÷ n), min, max, mean |x|, L2 norm, zeros, NaN and "
+        "Inf counts, quantiles and a histogram, computed in the background when the cursor "
+        "rests on a tensor.",
     ),
 ]
 
@@ -48,7 +51,9 @@ PANES = [
 def help_bindings(app: type[App[Any]]) -> list[Binding]:
     """Every binding the help describes: the tree's (Textual's Tree ones included), the filter
     box's, the main screen's, `app`'s, Textual's focus keys and its command palette key."""
-    found = [*_own(Tree), *_own(ModuleTree), *_own(FilterInput), *_own(MainScreen), *_own(app)]
+    paging = [b for b in _own(ScrollableContainer) if b.action in TREE_PAGING_ACTIONS]
+    found = [*_own(Tree), *paging, *_own(ModuleTree), *_own(FilterInput), *_own(MainScreen)]
+    found += _own(app)
     found += [b for b in _own(Screen) if b.action in TEXTUAL_FOCUS_ACTIONS]
     found.append(Binding(app.COMMAND_PALETTE_BINDING, "command_palette", "Command palette"))
     return found

@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from paramtui.tui.messages import StatsComputed, StatsFailed, StatsProgressed
@@ -24,6 +24,7 @@ from paramtui.tui.views.edit_marks import EDITED
 from paramtui.tui.views.histogram_draw import QUANTILES, HistogramInput
 from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.views.value_format import formatter
+from paramtui.tui.widgets.footer import PinnedFooter
 from paramtui.tui.widgets.histogram_plot import HistogramPlot
 
 if TYPE_CHECKING:
@@ -64,10 +65,23 @@ def summary_text(stats: TensorStats, log: bool) -> Text:
     text.append(f"values · tallest bin {fmt.grouped(peak)} · counts: ")
     text.append("log scale" if log else "linear", style="bold")
     text.append("  (l toggles)", style="dim")
+    text.append("\n")
+    text.append(moments_text(stats))
     left_out = stats.nan + stats.posinf + stats.neginf
     if left_out:
         what = f"{fmt.grouped(stats.nan)} NaN, {fmt.grouped(stats.posinf + stats.neginf)} ±Inf"
         text.append(f"\nnot drawn: {what}", style="bold")
+    return text
+
+
+def moments_text(stats: TensorStats) -> Text:
+    """`mean 0.001 · std 0.05 (population: ÷ n) · min -0.2 · max 0.21` of the finite values."""
+    text = Text()
+    for label, value in (("mean", stats.mean), ("std", stats.std)):
+        text.append(f"{label} ", style="bold")
+        text.append(fmt.number(value))
+        text.append(" · " if label == "mean" else "")
+    text.append(" (population: ÷ n, not n − 1)", style="dim")
     return text
 
 
@@ -116,7 +130,7 @@ class HistogramScreen(Screen[None]):
         yield HistogramPlot(id="histogram-plot")
         yield Static(id="histogram-quantiles")
         yield Static(id="histogram-notes")
-        yield Footer(compact=True, show_command_palette=False)
+        yield PinnedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.job = replace(self.job, bins=bins_for(self.app.size.width))

@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.tree import ModuleNode
@@ -28,6 +28,7 @@ from paramtui.tui.views.module_rows import (
     module_rows,
 )
 from paramtui.tui.views.stats_job import StatsJob
+from paramtui.tui.widgets.footer import PinnedFooter
 from paramtui.tui.workspace import Opened
 
 SORT_KEYS = Binding.Group("Sort by column", compact=True)
@@ -67,7 +68,7 @@ class ModuleTableScreen(Screen[str | None]):
         yield Static(title, id="table-title")
         yield Static(id="table-status")
         yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True, show_command_palette=False)
+        yield PinnedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

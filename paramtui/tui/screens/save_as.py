@@ -23,7 +23,7 @@ from paramtui.core.errors import ParamtuiError, SaveRefused
 from paramtui.tui.messages import SaveFinished, SaveProgressed
 from paramtui.tui.screens.confirm import confirm
 from paramtui.tui.views.save_text import destination, format_hint, report_text, same_file
-from paramtui.tui.widgets.toggles import LegibleCheckbox
+from paramtui.tui.widgets.toggles import DialogCheckbox
 
 FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
 
@@ -37,6 +37,8 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="save.close"),
+        # Enter saves from anywhere but a button (the Input submits; check boxes take space).
+        Binding("enter", "save", "Save", id="save.save", show=False),
     ]
 
     def __init__(self, session: EditSession) -> None:
@@ -63,13 +65,13 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
                 default_save_path(self.source), id="save-path", compact=True, select_on_focus=False
             )
             yield Static(id="save-format")
-            yield LegibleCheckbox(
+            yield DialogCheckbox(
                 "store tied tensors as copies (--untie)", id="save-untie", compact=True
             )
-            yield LegibleCheckbox(
+            yield DialogCheckbox(
                 "drop non-tensor entries (--tensors-only)", id="save-tensors-only", compact=True
             )
-            yield LegibleCheckbox("write a DCP folder (--format dcp)", id="save-dcp", compact=True)
+            yield DialogCheckbox("write a DCP folder (--format dcp)", id="save-dcp", compact=True)
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="save-bar")
             yield Static(id="save-status")
             with Horizontal(classes="dialog-buttons"):

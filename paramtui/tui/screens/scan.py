@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from paramtui.tui.messages import ScanFailed, ScanFinished, ScanProgressed
@@ -29,6 +29,7 @@ from paramtui.tui.views.scan_rows import (
     trend_cells,
     trend_target,
 )
+from paramtui.tui.widgets.footer import PinnedFooter
 from paramtui.tui.workspace import Opened
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class ScanScreen(Screen[str | None]):
             yield Static(id="scan-detail")
             yield Static(Text("Trends across layers", style="bold"), id="scan-trends-title")
             yield DataTable(id="scan-trends", cursor_type="row")
-        yield Footer(compact=True, show_command_palette=False)
+        yield PinnedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#scan-findings", DataTable).add_columns(*FINDING_COLUMNS)

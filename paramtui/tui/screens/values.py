@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from paramtui.core.model import TensorInfo
 from paramtui.tui.messages import ValuesFailed, ValuesOpened
@@ -22,6 +22,7 @@ from paramtui.tui.views.edit_marks import EDITED
 from paramtui.tui.views.region_source import source_for
 from paramtui.tui.views.value_format import bits_text, exact_text, formatter
 from paramtui.tui.views.value_source import SliceSpec, ValueSource, open_values
+from paramtui.tui.widgets.footer import PinnedFooter
 from paramtui.tui.widgets.prompt_input import PromptInput
 from paramtui.tui.widgets.value_grid import ValueGrid
 
@@ -86,7 +87,7 @@ class ValuesScreen(Screen[None]):
         yield Static(Text("opening…", style="italic"), id="values-status")
         yield Static(id="values-legend")
         yield PromptInput(id="values-prompt")
-        yield Footer(compact=True, show_command_palette=False)
+        yield PinnedFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(PromptInput).display = False

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual.message_pump import MessagePump
 
 from paramtui.core.errors import ParamtuiError
-from paramtui.tui.messages import EditFailed, EditFinished
+from paramtui.tui.messages import EditFailed, EditFinished, EditPreviewed
 from paramtui.tui.views.edit_marks import marks_of
 
 if TYPE_CHECKING:
@@ -20,9 +20,13 @@ if TYPE_CHECKING:
 
 
 def run_edit(session: EditSession, kind: str, op: Op | None, target: MessagePump) -> None:
-    """`kind` is "apply" (with `op`), "undo" or "redo"."""
+    """`kind` is "apply" or "preview" (with `op`), "undo" or "redo"."""
     record: EditRecord | None
     try:
+        if kind == "preview":
+            assert op is not None
+            target.post_message(EditPreviewed(session.preview(op)))
+            return
         if kind == "apply":
             assert op is not None
             record = session.apply(op)

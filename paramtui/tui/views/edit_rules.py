@@ -63,6 +63,62 @@ def applicable(session: EditSession, node: ModuleNode) -> frozenset[str]:
     return frozenset(flags)
 
 
+ACTION_NAMES = {
+    "freeze": "Freeze",
+    "unfreeze": "Unfreeze",
+    "zero": "Zero",
+    "prune": "Prune",
+    "make_permanent": "Make permanent",
+}
+
+
+def why_not(node: ModuleNode, action: str) -> str:
+    """Why a node action that does not apply to `node` was refused, for a notification."""
+    from paramtui.edits.checks import refusal
+    from paramtui.edits.ops import Freeze, Op, Prune, Unfreeze, Zero
+
+    where = f"'{fmt.printable(node.path)}'" if node.path else "the checkpoint"
+    if action == "make_permanent":
+        return (
+            f"nothing under {where} was pruned with torch.nn.utils.prune: "
+            "there is no <name>_orig + <name>_mask pair to fold into <name>."
+        )
+    probes: dict[str, Op] = {
+        "freeze": Freeze(node.path),
+        "unfreeze": Unfreeze(node.path),
+        "zero": Zero(node.path),
+        "prune": Prune(node.path, amount=0.5),
+    }
+    exact = node.tensor is not None
+    infos = [node.tensor] if node.tensor is not None else list(node.iter_tensors())
+    for info in infos:
+        reason = refusal(probes[action], info, exact, has_bytes=False)
+        if reason is not None:
+            return f"{ACTION_NAMES[action]} does not apply to {where}: {reason}."
+    return f"{ACTION_NAMES[action]} does not apply to {where}."
+
+
+def zero_question(record: EditRecord) -> str:
+    """The confirm dialog's text for a previewed Zero: exactly what applying it will do."""
+    effects = [e for e in record.effects if not e.tied_to]
+    tied = len(record.effects) - len(effects)
+    where = f"'{fmt.printable(record.op.target)}'" if record.op.target else "the whole checkpoint"
+    plural = "" if len(effects) == 1 else "s"
+    count = f"{fmt.grouped(len(effects))} tensor{plural}"
+    count += f" (+{tied} tied)" if tied else ""
+    numel = fmt.grouped(sum(e.numel for e in effects))
+    changed = fmt.grouped(record.total_changed)  # what the edit log will count
+    text = f"Set every element of {count} in {where} to zero: {changed} elements become zero"
+    text += f" (of {numel})." if changed != numel else "."
+    if record.skipped:
+        name, why = record.skipped[0]
+        others = len(record.skipped) - 1
+        text += f" {fmt.grouped(len(record.skipped))} left alone; "
+        text += f"the first, {fmt.printable(name)}: " if others else f"{fmt.printable(name)}: "
+        text += f"{why}."
+    return text + " u undoes it."
+
+
 def is_large(tensors: int, numel: int) -> bool:
     """Destructive edits of more than one tensor or a million elements ask first."""
     return tensors > 1 or numel > LARGE_ELEMENTS

@@ -30,6 +30,8 @@ class BindingLike(Protocol):
 # In the order the help lists them; a row's keys are those of all the bindings it names.
 HELP_TEXT: list[tuple[tuple[str, ...], str]] = [
     (("cursor_up", "cursor_down"), "move through the tree"),
+    (("page_up", "page_down"), "a page up / down in the tree"),
+    (("scroll_home", "scroll_end"), "the first / last row of the tree"),
     (("tree.expand", "tree.collapse"), "expand a module / collapse it or go to its parent"),
     (("select_cursor", "toggle_node"), "expand or collapse the module under the cursor"),
     (("cursor_previous_sibling", "cursor_next_sibling"), "previous / next sibling"),
@@ -37,10 +39,15 @@ HELP_TEXT: list[tuple[tuple[str, ...], str]] = [
     (("cursor_parent",), "go to the parent module"),
     (("cursor_parent_next_sibling",), "go to the parent's next sibling"),
     (("tree.expand_all",), "expand everything below the cursor"),
-    (("tree.collapse_all",), "collapse the module under the cursor"),
+    (
+        ("tree.collapse_all",),
+        "collapse the module under the cursor (or a tensor's parent) and everything "
+        "below it; the cursor goes to it",
+    ),
     (("main.filter",), "filter the tree by name (case-insensitive substring)"),
     (("main.clear_filter", "filter.clear"), "clear the filter"),
     (("main.detail_narrower", "main.detail_wider"), "move the split: detail pane narrower / wider"),
+    (("main.file_notes",), "the file's notes in full; every class it names that was not imported"),
     (("app.focus_next", "app.focus_previous"), "move focus between the tree and the detail pane"),
     (
         ("view.histogram",),
@@ -84,6 +91,10 @@ KEY_NAMES = {
     "escape": "esc",
     "slash": "/",
     "question_mark": "?",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "home": "Home",
+    "end": "End",
 }
 
 

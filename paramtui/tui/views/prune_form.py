@@ -117,21 +117,20 @@ def _pct(value: float | None) -> str:
 
 def preview_table(record: EditRecord, rows: int = PREVIEW_ROWS) -> Table:
     """Per tensor: elements, elements zeroed, sparsity before -> after."""
-    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", expand=True)
+    # Only the name gives way on a narrow screen: the numbers and the sparsity stay whole.
     table.add_column("tensor", overflow="ellipsis", no_wrap=True, ratio=1)
     table.add_column("elements", justify="right", no_wrap=True)
     table.add_column("zeroed", justify="right", no_wrap=True)
     table.add_column("sparsity", justify="right", no_wrap=True)
     for effect in record.effects[:rows]:
-        zeroed = (
-            f"(tied to {fmt.printable(effect.tied_to)})"
-            if effect.tied_to
-            else fmt.grouped(effect.changed)
-        )
+        name = Text(fmt.printable(effect.name))
+        if effect.tied_to:  # its storage is counted in its partner's row
+            name.append(f" = {fmt.printable(effect.tied_to)}", style="dim")
         table.add_row(
-            Text(fmt.printable(effect.name)),
+            name,
             fmt.count(effect.numel),
-            zeroed,
+            "tied" if effect.tied_to else fmt.grouped(effect.changed),
             f"{_pct(effect.sparsity_before)} → {_pct(effect.sparsity_after)}",
         )
     hidden = len(record.effects) - rows

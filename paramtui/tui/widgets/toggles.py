@@ -5,6 +5,9 @@ Textual draws an off toggle and an on toggle with the same glyph in different co
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Checkbox, RadioButton
 
@@ -19,6 +22,15 @@ class LegibleCheckbox(Checkbox):
     @property
     def _button(self) -> Content:
         return _blank_when_off(self, super()._button)
+
+
+class DialogCheckbox(LegibleCheckbox, inherit_bindings=False):
+    """A check box in a dialog whose default button says "(enter)": space toggles it, enter
+    is left to the dialog."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_button", "Toggle", show=False),
+    ]
 
 
 def _blank_when_off(toggle: RadioButton | Checkbox, button: Content) -> Content:

@@ -14,12 +14,19 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from textual.binding import Binding, BindingType
 
 from paramtui.core.tree import ModuleNode
-from paramtui.tui.messages import EditFailed, EditFinished, SourceReplaced
+from paramtui.tui.messages import EditFailed, EditFinished, EditPreviewed, SourceReplaced
 from paramtui.tui.screens.confirm import confirm
 from paramtui.tui.screens.main.host import ScreenHost
 from paramtui.tui.views import fmt
 from paramtui.tui.views.edit_marks import EditMarks
-from paramtui.tui.views.edit_rules import Applicability, describe_scope, is_large, notice
+from paramtui.tui.views.edit_rules import (
+    Applicability,
+    describe_scope,
+    is_large,
+    notice,
+    why_not,
+    zero_question,
+)
 from paramtui.tui.views.prune_form import scope_size
 from paramtui.tui.views.save_text import same_file
 
@@ -53,7 +60,8 @@ class EditingController:
         Binding("F", "unfreeze", "Unfreeze", id="edit.unfreeze", group=FREEZE_KEYS),
         Binding("z", "zero", "Zero", id="edit.zero"),
         Binding("p", "prune", "Prune", id="edit.prune"),
-        Binding("P", "make_permanent", "Make permanent", id="edit.make_permanent"),
+        # Off the Footer (it fits 80 columns only without it); the help screen lists it.
+        Binding("P", "make_permanent", "Make permanent", id="edit.make_permanent", show=False),
         Binding("u,ctrl+z", "undo", "Undo", id="edit.undo", group=UNDO_KEYS),
         Binding("r,ctrl+y", "redo", "Redo", id="edit.redo", group=UNDO_KEYS),
         Binding("s", "save_as", "Save", id="edit.save_as"),
@@ -89,8 +97,6 @@ class EditingController:
         session = self.host.opened.session
         if session is None or self.busy:
             return None
-        if action == "make_permanent":  # rare: shown only where torch's prune pairs are
-            return action in self._flags
         if action in NODE_ACTIONS:
             return True if action in self._flags else None
         if action == "undo":
@@ -125,15 +131,27 @@ class EditingController:
         if node is None:
             return
         op = Zero(node.path)
-        if not is_large(node.num_tensors, node.numel):
-            self.run("apply", op)
+        # A large zero asks first, with what the session's preview says it will do.
+        self.run("apply" if not is_large(node.num_tensors, node.numel) else "preview", op)
+
+    def previewed(self, message: EditPreviewed) -> None:
+        self.busy = False
+        self.host.refresh_bindings()
+        record = message.record
+        if not record.effects:
+            self.host.notify(notice("apply", record), title="Nothing to zero", severity="warning")
             return
-        scope = describe_scope(node.path, node.num_tensors, node.numel)
-        body = (
-            f"Set every element of {scope} to zero (buffers and optimizer state under a "
-            "module are left alone). u undoes it."
-        )
-        self._confirm_then_apply("Zero?", body, "Zero", op)
+        self._confirm_then_apply("Zero?", zero_question(record), "Zero", record.op)
+
+    def explain(self, action: str) -> bool:
+        """A node action pressed where it does not apply: say why (True if it was refused)."""
+        node = self.host.current_node()
+        if self.host.opened.session is None or self.busy or node is None:
+            return False
+        if action not in NODE_ACTIONS or action in self._flags:
+            return False
+        self.host.notify(why_not(node, action), title="Not edited", severity="warning")
+        return True
 
     def prune(self) -> None:
         from paramtui.tui.screens.prune import PruneScreen

@@ -12,13 +12,12 @@ import os
 import sys
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.model import CheckpointIndex
@@ -26,6 +25,7 @@ from paramtui.core.tree import ModuleNode, build_tree
 from paramtui.tui.messages import (
     EditFailed,
     EditFinished,
+    EditPreviewed,
     FilterComputed,
     ModuleHighlighted,
     OptimizerSummarised,
@@ -44,10 +44,12 @@ from paramtui.tui.tasks.edit import run_edit
 from paramtui.tui.tasks.filter import run_filter
 from paramtui.tui.tasks.optimizer import run_optimizer
 from paramtui.tui.tasks.stats import run_stats
+from paramtui.tui.views.banner import banner_text
 from paramtui.tui.views.edit_marks import EditMarks
 from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.filter_input import FilterInput
+from paramtui.tui.widgets.footer import PinnedFooter
 from paramtui.tui.widgets.module_tree import ModuleTree
 from paramtui.tui.workspace import Opened, Workspace
 
@@ -63,6 +65,7 @@ class MainScreen(Screen[None]):
         *ViewingController.BINDINGS,
         *EditingController.BINDINGS,
         *SplitController.BINDINGS,
+        Binding("i", "file_notes", "Notes", show=False, id="main.file_notes"),
     ]
 
     def __init__(self, workspace: Workspace, split: SplitWidth | None = None) -> None:
@@ -96,13 +99,13 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(Text("; ".join(self.index.notes)), id="notes")
+        yield Static(banner_text(self.index.notes), id="notes")
         with Horizontal(id="panes"):
             with Vertical(id="left"):
                 yield FilterInput(id="filter")
                 yield ModuleTree(id="tree")
             yield DetailPane(self.index, id="detail")
-        yield Footer(compact=True, show_command_palette=False)  # ctrl+p: in the help
+        yield PinnedFooter(compact=True, show_command_palette=False)  # ctrl+p: in the help
 
     def on_mount(self) -> None:
         self.query_one("#notes").display = bool(self.index.notes)
@@ -138,6 +141,18 @@ class MainScreen(Screen[None]):
             if action in controller.ACTIONS:
                 return controller.check(action)
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A dimmed edit key would do nothing: say why instead (the binding will not run)."""
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if not self.check_action(binding.action, ()) and self.editing.explain(binding.action):
+                event.stop()
+                return
+
+    def action_file_notes(self) -> None:
+        from paramtui.tui.screens.file_notes import FileNotesScreen
+
+        self.app.push_screen(FileNotesScreen(self.index))
 
     # -- the tree --------------------------------------------------------------------------
 
@@ -310,6 +325,9 @@ class MainScreen(Screen[None]):
         session = self.opened.session
         assert session is not None
         run_edit(session, kind, op, self)
+
+    def on_edit_previewed(self, message: EditPreviewed) -> None:
+        self.editing.previewed(message)
 
     def on_edit_failed(self, message: EditFailed) -> None:
         self.editing.failed(message)
