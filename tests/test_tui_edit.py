@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 import tui_edit_helpers
 from paramtui import open_checkpoint
@@ -113,6 +113,29 @@ async def test_prune_dialog_previews_then_applies(demo: Path) -> None:
         await settled(pilot)
         stats = await stats_of(pilot, FC1)
         assert stats.zero_fraction == pytest.approx(0.3, abs=1e-3)
+        session = main(pilot).workspace.session
+        assert session is not None and session.log[-1].summary.startswith("prune 30%")
+
+
+@asynctest
+async def test_enter_on_the_structured_box_applies_and_space_toggles(demo: Path) -> None:
+    app = ParamtuiApp(open_checkpoint(demo))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await navigate(pilot, FC1)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PruneScreen))
+        dialog = app.screen
+        assert isinstance(dialog, PruneScreen)
+        structured = dialog.query_one("#prune-structured", Checkbox)
+        structured.focus()
+        await pilot.press("space")
+        assert structured.value is True
+        await pilot.press("space")
+        assert structured.value is False
+        await pilot.press("enter")  # the button says "Apply (enter)"
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+        await settled(pilot)
         session = main(pilot).workspace.session
         assert session is not None and session.log[-1].summary.startswith("prune 30%")
 

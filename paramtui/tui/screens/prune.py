@@ -30,7 +30,7 @@ from paramtui.tui.views.prune_form import (
     preview_renderable,
     scope_choices,
 )
-from paramtui.tui.widgets.toggles import LegibleCheckbox, LegibleRadioButton
+from paramtui.tui.widgets.toggles import DialogCheckbox, LegibleRadioButton
 
 if TYPE_CHECKING:
     from paramtui.edits.effects import EditRecord
@@ -53,7 +53,7 @@ class PruneScreen(ModalScreen[PruneChoice | None]):
     """Magnitude pruning of the node under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "apply", "Apply", id="prune.apply"),  # radio/checkbox keep their enter
+        Binding("enter", "apply", "Apply", id="prune.apply"),  # radio buttons keep their enter
         Binding("escape", "cancel", "Cancel", id="prune.cancel"),
     ]
 
@@ -91,7 +91,7 @@ class PruneScreen(ModalScreen[PruneChoice | None]):
                         )
             with Horizontal(classes="form-row"):
                 yield Label("kind", classes="form-label")
-                yield LegibleCheckbox("structured (Ln norm)", id="prune-structured", compact=True)
+                yield DialogCheckbox("structured (Ln norm)", id="prune-structured", compact=True)
                 yield Label("dim", classes="form-small")
                 yield Input("0", id="prune-dim", compact=True, classes="form-number")
                 yield Label("n", classes="form-small")
