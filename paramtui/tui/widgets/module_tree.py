@@ -36,13 +36,13 @@ def module_label(node: ModuleNode, name_width: int = 0) -> Text:
         label.append(f"  {fmt.shape(info.shape)} ", style="dim")
         label.append(info.dtype, style="dim italic")
     if not node.is_leaf:
-        label.append(f"  {fmt.count(node.numel):>6}  {fmt.size(node.nbytes):>10}", style="dim")
+        label.append(f"  {fmt.count(node.headline):>6}  {fmt.size(node.nbytes):>10}", style="dim")
     return label
 
 
 def root_label(root: ModuleNode, title: str) -> Text:
     label = Text(fmt.printable(title), style="bold")
-    label.append(f"  {fmt.count(root.numel)} params  {fmt.size(root.nbytes)}", style="dim")
+    label.append(f"  {fmt.count(root.headline)} params  {fmt.size(root.nbytes)}", style="dim")
     return label
 
 

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.model import CheckpointIndex
+from paramtui.core.roots import count_roots, primary
 from paramtui.core.tree import ModuleNode, build_tree, filter_paths
 from paramtui.tui.messages import (
     EditFailed,
@@ -138,7 +139,11 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="index")
     def build_module_tree(self) -> None:
-        self.post_message(TreeBuilt(build_tree(self.opened.tensors())))
+        root = build_tree(self.opened.tensors())
+        model = primary(count_roots(self.index, root))
+        if model is not None:  # the root shows the model's parameters, not the EMA copy's too
+            root.headline = model.counts.parameters.numel
+        self.post_message(TreeBuilt(root))
 
     def on_tree_built(self, message: TreeBuilt) -> None:
         first = self.module_root is None
