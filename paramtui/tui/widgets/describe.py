@@ -20,7 +20,7 @@ from paramtui.tui.views.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
 
 NOT_RECORDED = "not recorded"
 MAX_META_ROWS = 60
-PART_NAMES = {"model": "model", "ema": "EMA copy", "optimizer": "optimizer", "other": "other part"}
+PART_NAMES = {"model": "model", "ema": "EMA copy", "optimizer": "optimizer", "other": "other"}
 
 Row = tuple[str, str | Text]
 
@@ -185,9 +185,8 @@ def part_rows(roots: tuple[RootCounts, ...]) -> list[Row]:
     """One row per model, EMA copy, optimizer and other part (a plain state dict: one)."""
     rows: list[Row] = []
     for root in roots:
-        kind = PART_NAMES.get(root.kind, root.kind)
-        where = f" '{fmt.printable(root.name)}'" if root.name not in ("", root.kind) else ""
-        rows.append((f"{kind}{where}", counts_text(root.counts)))
+        where = f"'{fmt.printable(root.name)}': " if root.name not in ("", root.kind) else ""
+        rows.append((PART_NAMES.get(root.kind, root.kind), where + counts_text(root.counts)))
     return rows
 
 
