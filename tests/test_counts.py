@@ -11,12 +11,14 @@ from torch import nn
 
 from paramtui import open_checkpoint
 from paramtui.analysis.summary import summarize
-from paramtui.core.roots import count_roots, primary
+from paramtui.core.roots import count_roots, model_tree, primary
 from paramtui.core.tree import build_tree
 from paramtui.demo import build_demo, demo_model
 from paramtui.render.json_out import SUMMARY_SCHEMA, summary_json
-from paramtui.tui.app import summary_line
+from paramtui.tui.app import ParamtuiApp
 from paramtui.tui.views import fmt
+from paramtui.tui.views.header import summary_line
+from tui_helpers import SIZE, asynctest, detail_text, screen_text, wait_for, wait_for_tree
 
 DEMO_PARAMETERS = 206_592
 
@@ -60,7 +62,7 @@ def test_the_demo_has_its_models_parameters_everywhere(demo_path: Path) -> None:
     assert model.counts.buffers.numel > 0 and model.counts.optimizer_state.numel == 0
     assert optimizer.counts.optimizer_state.numel > DEMO_PARAMETERS  # Adam: two moments each
     assert optimizer.counts.parameters.numel == 0
-    assert "207K params" in summary_line(index)
+    assert "207K params" in summary_line(index, model_tree(index))
 
 
 def test_the_tree_shows_parameters_per_module_and_the_models_at_the_root(
@@ -104,7 +106,9 @@ def test_a_tied_decoder_is_counted_once_in_a_torch_file(tmp_path: Path) -> None:
     index = open_checkpoint(path)
     assert summarize(index).parameter_numel == _param_count(model)
     assert build_tree(index.tensors.values()).headline == _param_count(model)
-    assert f"{_param_count(model)} params" in summary_line(index)  # 756, not 1,356
+    assert f"{_param_count(model)} params" in summary_line(
+        index, model_tree(index)
+    )  # 756, not 1,356
 
 
 @pytest.mark.parametrize("safe", [True, False], ids=["safetensors", "torch"])
@@ -128,7 +132,7 @@ def test_a_hugging_face_folder_with_a_tied_decoder_counts_the_tie_once(
     assert summarize(index).parameter_numel == expected
     assert primary(count_roots(index)) is not None
     assert build_tree(index.tensors.values()).headline == expected
-    assert f"{fmt.count(expected)} params" in summary_line(index)
+    assert f"{fmt.count(expected)} params" in summary_line(index, model_tree(index))
 
 
 def test_a_timm_checkpoint_holds_two_models(tmp_path: Path) -> None:
@@ -156,7 +160,7 @@ def test_a_timm_checkpoint_holds_two_models(tmp_path: Path) -> None:
     root = build_tree(index.tensors.values())
     found = primary(count_roots(index, root))
     assert found is not None and found.counts.parameters.numel == _param_count(model)
-    assert f"{_param_count(model)} params" in summary_line(index)
+    assert f"{_param_count(model)} params" in summary_line(index, model_tree(index))
 
 
 def test_a_lightning_checkpoint_counts_its_state_dict(tmp_path: Path) -> None:
@@ -181,3 +185,20 @@ def test_a_lightning_checkpoint_counts_its_state_dict(tmp_path: Path) -> None:
     optimizer = summary.roots[1].counts
     steps = len(list(model.parameters()))  # Adam: two moments and a step per parameter
     assert optimizer.optimizer_state.numel == 2 * _param_count(model) + steps
+
+
+@asynctest
+async def test_the_tui_header_root_and_detail_pane_show_the_models_parameters(
+    demo_path: Path,
+) -> None:
+    app = ParamtuiApp(open_checkpoint(demo_path))
+    async with app.run_test(size=SIZE) as pilot:
+        tree = await wait_for_tree(pilot)
+        await wait_for(pilot, lambda: "params" in str(app.screen.sub_title))
+        text = screen_text(app)
+        assert "207K params" in text.splitlines()[0]  # the header
+        assert "525K params" not in text  # every element of every tensor, the old count
+        root = tree.root.label.plain
+        assert "207K params" in root
+        detail = detail_text(app)
+        assert "optimizer" in detail and "313K optimizer state" in detail

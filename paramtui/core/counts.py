@@ -59,51 +59,50 @@ class RoleCounts:
         }
 
 
-_SLOTS = {PARAMETER: 0, BUFFER: 1, OPTIMIZER_STATE: 2}
-
-
 def count_roles(tensors: Iterable[TensorInfo], dedupe: bool = True) -> RoleCounts:
-    """One pass over `tensors`; a name viewing the same bytes as an earlier one is skipped.
-    `dedupe=False` skips the check where no two tensors can share a storage (a part of a set
-    already counted with `shares_storage` False)."""
-    numel, nbytes = [0, 0, 0, 0], [0, 0, 0, 0]
-    itemsizes: dict[str | None, int] = {None: 0}
-    first: dict[str, TensorInfo] = {}
-    views: set[_View] = set()
-    count = every_numel = every_nbytes = 0
-    for info in tensors:
-        count += 1
+    """Counts of `tensors`; a name viewing the same bytes as an earlier one counts once by
+    role. `dedupe=False` skips the check where no two tensors can share a storage (a part of a
+    set already counted with `shares_storage` False)."""
+    members = tensors if isinstance(tensors, list) else list(tensors)
+    shared = dedupe and len({info.storage_id for info in members}) < len(members)
+    return _tally(members, _first_views(members) if shared else None)
+
+
+def _tally(members: list[TensorInfo], firsts: set[int] | None) -> RoleCounts:
+    """One pass; `firsts`: ids of the tensors to count by role (None: all of them)."""
+    sizes: dict[str, int] = {}
+    p = pb = b = bb = o = ob = x = xb = every = every_bytes = 0
+    for info in members:
         n = info.numel
-        b = info.stored_nbytes  # block-quantized (GGUF): not numel * itemsize
-        if b is None:
-            size = itemsizes.get(info.dtype)
-            b = n * (size if size is not None else _remember(itemsizes, info.dtype))
-        every_numel += n
-        every_nbytes += b
-        seen = first.setdefault(info.storage_id, info) if dedupe else info
-        if seen is not info and not _new_view(seen, info, views):
+        nbytes = info.stored_nbytes  # block-quantized (GGUF): not numel * itemsize
+        if nbytes is None:
+            size = sizes.get(info.dtype)
+            if size is None:
+                size = sizes[info.dtype] = _itemsize(info.dtype)
+            nbytes = n * size
+        every += n
+        every_bytes += nbytes
+        if firsts is not None and id(info) not in firsts:
             continue
-        slot = _SLOTS.get(info.role, 3)
-        numel[slot] += n
-        nbytes[slot] += b
-    params, buffers, state, other = (Tally(n, b) for n, b in zip(numel, nbytes, strict=True))
-    every = Tally(every_numel, every_nbytes)
-    return RoleCounts(count, every, params, buffers, state, other, len(first) < count)
+        role = info.role
+        if role == PARAMETER:
+            p, pb = p + n, pb + nbytes
+        elif role == BUFFER:
+            b, bb = b + n, bb + nbytes
+        elif role == OPTIMIZER_STATE:
+            o, ob = o + n, ob + nbytes
+        else:
+            x, xb = x + n, xb + nbytes
+    tallies = (Tally(p, pb), Tally(b, bb), Tally(o, ob), Tally(x, xb))
+    return RoleCounts(len(members), Tally(every, every_bytes), *tallies, firsts is not None)
 
 
-def _new_view(seen: TensorInfo, info: TensorInfo, views: set[_View]) -> bool:
-    """A shared storage (rare, so kept off the fast path): is `info` a view not seen yet?"""
-    views.add(_view(seen))
-    view = _view(info)
-    if view in views:
-        return False
-    views.add(view)
-    return True
-
-
-def _remember(itemsizes: dict[str | None, int], dtype: str) -> int:
-    size = itemsizes[dtype] = _itemsize(dtype)
-    return size
+def _first_views(members: list[TensorInfo]) -> set[int]:
+    """ids of the first tensor of each distinct view (storage, offset, shape, stride)."""
+    seen: dict[_View, int] = {}
+    for info in members:
+        seen.setdefault(_view(info), id(info))
+    return set(seen.values())
 
 
 def _itemsize(dtype: str) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paramtui.core.counts import RoleCounts, count_roles
-from paramtui.core.model import CheckpointIndex
+from paramtui.core.model import CheckpointIndex, TensorInfo
 from paramtui.core.training import describe_layout
 from paramtui.core.tree import ModuleNode, build_tree
 
@@ -49,6 +49,16 @@ def _counts_of(tree: ModuleNode, name: str, parts: list[tuple[str, str]]) -> Rol
     others = sorted((n for n, _ in parts if n), key=len, reverse=True)
     rest = [t for t in tree.iter_tensors() if not _under_any(t.name, others)]
     return count_roles(rest)
+
+
+def model_tree(index: CheckpointIndex, tensors: Iterable[TensorInfo] | None = None) -> ModuleNode:
+    """The module tree (of `tensors`, default the index's) whose root shows the primary model's
+    parameters: an EMA copy or an optimizer beside the model are not more parameters."""
+    tree = build_tree(index.tensors.values() if tensors is None else tensors)
+    model = primary(count_roots(index, tree))
+    if model is not None:
+        tree.headline = model.counts.parameters.numel
+    return tree
 
 
 def primary(roots: Iterable[RootCounts]) -> RootCounts | None:

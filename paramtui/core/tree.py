@@ -39,13 +39,17 @@ class ModuleNode:
         members: list[TensorInfo],
         headline: int | None = None,
         dedupe: bool = True,
+        tensor: TensorInfo | None = None,
+        find_tensor: bool = True,
     ) -> None:
         self.name = name  # the last dotted segment ("" for the root)
         self.path = path  # the full dotted path ("" for the root)
         self._members = members  # every tensor at or below this node, in file order
         self._sorted: list[ModuleNode] | None = None
         self._headline: int | None = headline
-        self.tensor = next((info for info in members if info.name == path), None)
+        if find_tensor:  # a parent grouping its members already knows it
+            tensor = next((info for info in members if info.name == path), None)
+        self.tensor = tensor
         self.num_tensors = len(members)
         self.counts = count_roles(members, dedupe)  # one pass, once: the node's aggregates
         self.numel, self.nbytes = self.counts.every.numel, self.counts.every.nbytes
@@ -69,6 +73,7 @@ class ModuleNode:
     def children(self) -> list[ModuleNode]:
         if self._sorted is None:
             groups: dict[str, list[TensorInfo]] = {}
+            tensors: dict[str, TensorInfo] = {}  # children that are tensors themselves
             start = len(self.path) + 1 if self.path else 0
             for info in self._members:
                 if info.name == self.path and self.path:
@@ -76,10 +81,12 @@ class ModuleNode:
                 end = info.name.find(".", start)
                 part = info.name[start:] if end < 0 else info.name[start:end]
                 groups.setdefault(part, []).append(info)
+                if end < 0:
+                    tensors[part] = info
             prefix = f"{self.path}." if self.path else ""
             dedupe = self.counts.shares_storage  # no tied weights above: none below
             nodes = [
-                ModuleNode(part, prefix + part, members, dedupe=dedupe)
+                ModuleNode(part, prefix + part, members, None, dedupe, tensors.get(part), False)
                 for part, members in groups.items()
             ]
             self._sorted = sorted(nodes, key=lambda n: natural_key(n.name))

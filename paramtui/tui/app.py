@@ -17,12 +17,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
 from paramtui.core.model import CheckpointIndex
-from paramtui.core.roots import count_roots, primary
 from paramtui.tui.messages import SourceReplaced
 from paramtui.tui.screens.confirm import Choice, ChoiceScreen
 from paramtui.tui.screens.help import HelpScreen
 from paramtui.tui.screens.main import MainScreen
 from paramtui.tui.views import fmt
+from paramtui.tui.views.header import summary_line
 from paramtui.tui.workspace import Workspace
 
 QUIT_CHOICES = (
@@ -37,21 +37,6 @@ LIVE_QUIT_CHOICES = (
     Choice("revert", "Undo all edits", "r", "error"),
     Choice("cancel", "Cancel", "c"),
 )
-
-
-def summary_line(index: CheckpointIndex) -> str:
-    """`safetensors · 12 tensors · 1.2M params · 4.6 MiB on disk` for the header: the primary
-    model's parameters, tied weights once (optimizer state, buffers and EMA copies are in the
-    root's detail pane); shared storages counted once in the bytes."""
-    model = primary(count_roots(index))
-    params = "no model parameters"
-    if model is not None:
-        params = f"{fmt.count(model.counts.parameters.numel)} params"
-    return (
-        f"{index.format} · {fmt.grouped(len(index.tensors))} tensors · {params} · "
-        f"{fmt.size(index.storage_nbytes)} "
-        + ("in memory" if index.live is not None else "on disk")
-    )
 
 
 class ParamtuiApp(App[int]):

@@ -22,8 +22,8 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.model import CheckpointIndex
-from paramtui.core.roots import count_roots, primary
-from paramtui.core.tree import ModuleNode, build_tree, filter_paths
+from paramtui.core.roots import model_tree
+from paramtui.core.tree import ModuleNode, filter_paths
 from paramtui.tui.messages import (
     EditFailed,
     EditFinished,
@@ -44,6 +44,7 @@ from paramtui.tui.tasks.edit import run_edit
 from paramtui.tui.tasks.optimizer import run_optimizer
 from paramtui.tui.tasks.stats import run_stats
 from paramtui.tui.views.edit_marks import EditMarks
+from paramtui.tui.views.header import summary_line
 from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.filter_input import FilterInput
@@ -139,16 +140,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="index")
     def build_module_tree(self) -> None:
-        root = build_tree(self.opened.tensors())
-        model = primary(count_roots(self.index, root))
-        if model is not None:  # the root shows the model's parameters, not the EMA copy's too
-            root.headline = model.counts.parameters.numel
-        self.post_message(TreeBuilt(root))
+        self.post_message(TreeBuilt(model_tree(self.index, self.opened.tensors())))
 
     def on_tree_built(self, message: TreeBuilt) -> None:
         first = self.module_root is None
         self.module_root = message.root
         self.detail.root = message.root
+        self.sub_title = summary_line(self.index, message.root)  # now with the parameters
         name = os.path.basename(self.index.path.rstrip("/")) or self.index.path
         tree = self.module_tree
         where = tree.cursor_node.data.path if tree.cursor_node and tree.cursor_node.data else ""
