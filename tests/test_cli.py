@@ -78,7 +78,7 @@ def test_summary_json(files: dict[str, Path]) -> None:
     proc = run("summary", str(files["st"]), "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["schema"] == "paramtui.summary/1"
+    assert doc["schema"] == "paramtui.summary/2"
     assert doc["format"] == "safetensors"
     assert doc["num_tensors"] == 5
     assert doc["total_numel"] == 16 + 16 + 4 + 3 + 2

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from paramtui.core.model import PARAMETER, CheckpointIndex, MetaEntry, TensorInfo
-from paramtui.core.tree import build_tree
+from paramtui.core.model import CheckpointIndex, MetaEntry, TensorInfo
+from paramtui.core.roots import RootCounts, count_roots, primary
+from paramtui.core.tree import ModuleNode, build_tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,8 @@ class Summary:
     files: tuple[str, ...]
     num_tensors: int
     total_numel: int  # every element of every tensor (a shared storage counted per name)
-    parameter_numel: int  # elements of parameters, tied weights counted once
+    parameter_numel: int  # the primary model's parameters, tied weights counted once
+    roots: tuple[RootCounts, ...]  # each model, EMA copy, optimizer and other part, primary first
     storage_nbytes: int  # tensor bytes on disk: each shared storage counted once
     logical_nbytes: int  # sum of every tensor's own bytes
     dtypes: tuple[GroupRow, ...]  # largest first
@@ -45,6 +47,7 @@ class Summary:
         data = asdict(self)
         for name in ("files", "dtypes", "roles", "modules", "metadata", "notes"):
             data[name] = list(data[name])
+        data["roots"] = [r.to_dict() for r in self.roots]
         data["devices"] = [{"device": d, "tensors": n} for d, n in self.devices]
         data["file_metadata"] = dict(self.file_metadata)
         return data
@@ -52,36 +55,28 @@ class Summary:
 
 def summarize(index: CheckpointIndex) -> Summary:
     tensors = list(index.tensors.values())
+    tree = build_tree(tensors)
+    roots = count_roots(index, tree)
+    model = primary(roots)
     return Summary(
         format=index.format,
         path=index.path,
         files=tuple(index.files),
         num_tensors=len(tensors),
         total_numel=index.total_numel,
-        parameter_numel=_parameter_numel(tensors),
+        parameter_numel=model.counts.parameters.numel if model is not None else 0,
+        roots=roots,
         storage_nbytes=index.storage_nbytes,
         logical_nbytes=sum(t.nbytes for t in tensors),
         dtypes=_group_by(tensors, lambda t: t.dtype),
         roles=_group_by(tensors, lambda t: t.role),
-        modules=_top_level(tensors),
+        modules=_top_level(tree),
         metadata=tuple(index.metadata.values()),
         shared_groups=sum(1 for names in index.storage_groups().values() if len(names) > 1),
         devices=tuple(Counter(t.device for t in tensors).most_common()),
         file_metadata=tuple(index.file_metadata.items()),
         notes=tuple(index.notes),
     )
-
-
-def _parameter_numel(tensors: list[TensorInfo]) -> int:
-    """Parameter elements; names viewing the same bytes (tied weights) count once."""
-    seen: set[tuple[str, int, tuple[int, ...], tuple[int, ...]]] = set()
-    total = 0
-    for t in tensors:
-        key = (t.storage_id, t.storage_offset, t.shape, t.stride)
-        if t.role == PARAMETER and key not in seen:
-            seen.add(key)
-            total += t.numel
-    return total
 
 
 def _group_by(tensors: list[TensorInfo], key: Callable[[TensorInfo], str]) -> tuple[GroupRow, ...]:
@@ -97,6 +92,5 @@ def _group_by(tensors: list[TensorInfo], key: Callable[[TensorInfo], str]) -> tu
     return tuple(sorted(rows, key=lambda r: (-r.nbytes, r.name)))
 
 
-def _top_level(tensors: list[TensorInfo]) -> tuple[GroupRow, ...]:
-    root = build_tree(tensors)
+def _top_level(root: ModuleNode) -> tuple[GroupRow, ...]:
     return tuple(GroupRow(n.name, n.num_tensors, n.numel, n.nbytes) for n in root.children)

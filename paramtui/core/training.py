@@ -39,6 +39,7 @@ NON_MODEL_ROOTS = frozenset(
      "loss_history", "metrics", "rng_state", "rng_states"}
 )  # fmt: skip
 _OPTIMIZER_STARTS = (*(w + "." for w in OPTIMIZER_WORDS), "state.", "param_groups.")
+_OPTIMIZER_TOPS = OPTIMIZER_WORDS | {"state", "param_groups"}
 _NON_MODEL_STARTS = tuple(w + "." for w in NON_MODEL_ROOTS)
 _TRAINING_PARTS = frozenset(MODEL_ROOTS) | OPTIMIZER_WORDS
 _SEARCH_DEPTH = 3  # {"optimizer_states": [{"state": ..., "param_groups": ...}]} is depth 2
@@ -96,18 +97,22 @@ def roots(index: CheckpointIndex) -> list[str]:
     return list(seen)
 
 
-def model_root(index: CheckpointIndex) -> str | None:
+def model_root(index: CheckpointIndex, tops: Iterable[str] | None = None) -> str | None:
     """The root holding the model's weights next to an optimizer, or None. "" for a live
     nn.Module: its parameters are at the top level ("fc.weight"), beside "optimizer." and
-    "grads." (core.live)."""
+    "grads." (core.live). `tops`: roots(index) when the caller has them."""
     if index.live is not None:
         return ""
-    tops = set(roots(index))
-    return next((r for r in MODEL_ROOTS if r in tops and _has_tensors(index, r)), None)
+    found = set(roots(index) if tops is None else tops)
+    return next((r for r in MODEL_ROOTS if r in found and _has_tensors(index, r)), None)
 
 
-def optimizer_roots(index: CheckpointIndex) -> list[str]:
-    """Where optimizer state_dicts lie: "optimizer", "optimizer_states.0", "" (a bare one)."""
+def optimizer_roots(index: CheckpointIndex, tops: Iterable[str] | None = None) -> list[str]:
+    """Where optimizer state_dicts lie: "optimizer", "optimizer_states.0", "" (a bare one).
+    `tops` (roots(index), when the caller has them) skips the pass over names when no root
+    can hold an optimizer."""
+    if tops is not None and not index.param_groups and _OPTIMIZER_TOPS.isdisjoint(tops):
+        return []
     found: dict[str, None] = {r.optimizer: None for r in index.param_groups}
     names = (*index.tensors, *index.metadata)
     for name in names:
@@ -120,11 +125,12 @@ def optimizer_roots(index: CheckpointIndex) -> list[str]:
     return list(found)
 
 
-def describe_layout(index: CheckpointIndex) -> TrainingLayout | None:
-    """The checkpoint's training layout, or None when it is a plain set of weights."""
-    tops = roots(index)
-    optimizers = tuple(optimizer_roots(index))
-    model = model_root(index)
+def describe_layout(index: CheckpointIndex, tops: list[str] | None = None) -> TrainingLayout | None:
+    """The checkpoint's training layout, or None when it is a plain set of weights. `tops`:
+    roots(index) when the caller has them (a module tree's first level and the metadata's)."""
+    tops = roots(index) if tops is None else tops
+    optimizers = tuple(optimizer_roots(index, tops))
+    model = model_root(index, tops)
     ema = tuple(r for r in EMA_ROOTS if r in tops and _has_tensors(index, r))
     other = tuple(r for r in tops if r in NON_MODEL_ROOTS)
     kind = _kind(index, set(tops))

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
-from paramtui.core.dtypes import DTYPES
+from paramtui.core.counts import count_roles
 from paramtui.core.model import TensorInfo
 
 _DIGITS = re.compile(r"(\d+)")
@@ -24,33 +24,46 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     )
 
 
-def _nbytes(info: TensorInfo, numel: int) -> int:
-    if info.stored_nbytes is not None:  # block-quantized (GGUF): not numel * itemsize
-        return info.stored_nbytes
-    found = DTYPES.get(info.dtype)
-    return numel * (found.itemsize if found is not None else 1)
-
-
 class ModuleNode:
     """A module (or a tensor leaf) in the tree. Children are built and sorted on first request."""
 
-    __slots__ = ("name", "path", "tensor", "num_tensors", "numel", "nbytes", "_members", "_sorted")
+    __slots__ = (
+        "name", "path", "tensor", "num_tensors", "numel", "nbytes", "_members", "_sorted",
+        "counts", "_headline",
+    )  # fmt: skip
 
-    def __init__(self, name: str, path: str, members: list[TensorInfo]) -> None:
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        members: list[TensorInfo],
+        headline: int | None = None,
+        dedupe: bool = True,
+        tensor: TensorInfo | None = None,
+        find_tensor: bool = True,
+    ) -> None:
         self.name = name  # the last dotted segment ("" for the root)
         self.path = path  # the full dotted path ("" for the root)
         self._members = members  # every tensor at or below this node, in file order
         self._sorted: list[ModuleNode] | None = None
-        self.tensor: TensorInfo | None = None
+        self._headline: int | None = headline
+        if find_tensor:  # a parent grouping its members already knows it
+            tensor = next((info for info in members if info.name == path), None)
+        self.tensor = tensor
         self.num_tensors = len(members)
-        numel = nbytes = 0
-        for info in members:
-            n = info.numel
-            numel += n
-            nbytes += _nbytes(info, n)
-            if info.name == path:
-                self.tensor = info
-        self.numel, self.nbytes = numel, nbytes
+        self.counts = count_roles(members, dedupe)  # one pass, once: the node's aggregates
+        self.numel, self.nbytes = self.counts.every.numel, self.counts.every.nbytes
+
+    @property
+    def headline(self) -> int:
+        """The count the tree shows: parameters (tied weights once), or every element of a
+        part without parameters (an optimizer's state). The root shows what it was given (the
+        primary model's parameters: an EMA copy is not more parameters)."""
+        return self._headline if self._headline is not None else self.counts.headline
+
+    @headline.setter
+    def headline(self, value: int) -> None:
+        self._headline = value
 
     @property
     def is_leaf(self) -> bool:
@@ -60,6 +73,7 @@ class ModuleNode:
     def children(self) -> list[ModuleNode]:
         if self._sorted is None:
             groups: dict[str, list[TensorInfo]] = {}
+            tensors: dict[str, TensorInfo] = {}  # children that are tensors themselves
             start = len(self.path) + 1 if self.path else 0
             for info in self._members:
                 if info.name == self.path and self.path:
@@ -67,8 +81,14 @@ class ModuleNode:
                 end = info.name.find(".", start)
                 part = info.name[start:] if end < 0 else info.name[start:end]
                 groups.setdefault(part, []).append(info)
+                if end < 0:
+                    tensors[part] = info
             prefix = f"{self.path}." if self.path else ""
-            nodes = [ModuleNode(part, prefix + part, members) for part, members in groups.items()]
+            dedupe = self.counts.shares_storage  # no tied weights above: none below
+            nodes = [
+                ModuleNode(part, prefix + part, members, None, dedupe, tensors.get(part), False)
+                for part, members in groups.items()
+            ]
             self._sorted = sorted(nodes, key=lambda n: natural_key(n.name))
         return self._sorted
 
@@ -98,8 +118,10 @@ class ModuleNode:
         return dict(counts.most_common())
 
 
-def build_tree(tensors: Iterable[TensorInfo]) -> ModuleNode:
-    return ModuleNode("", "", list(tensors))
+def build_tree(tensors: Iterable[TensorInfo], headline: int | None = None) -> ModuleNode:
+    """The root of the module tree; `headline` is the count its label shows (core.roots:
+    the primary model's parameters), by default its own parameters."""
+    return ModuleNode("", "", list(tensors), headline)
 
 
 def filter_paths(

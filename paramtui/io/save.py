@@ -36,7 +36,8 @@ def save(
 ) -> SaveReport:
     """Write `state`, edits applied, to `dest`.
 
-    `dest` is a file whose extension gives the format, unless `format` names one ("torch",
+    `dest` is a file whose extension gives the format (`.pth.tar` is torch; an extension that
+    does not say keeps the source's format), unless `format` names one ("torch",
     "safetensors", or "dcp": a torch.distributed.checkpoint folder at `dest`). A folder (`dest`
     ending in a separator, an existing folder, or `shard_size` given: bytes or text like "2GB")
     gets a sharded Hugging Face layout. `rename` (a core.prefix StripPlan) renames the state
@@ -45,7 +46,7 @@ def save(
     if state.index.live is not None:  # a live nn.Module: its state_dict is what is saved
         from paramtui.io.save_live import save_live
 
-        fmt = output_format(dest, format)
+        fmt = output_format(dest, format, state.index.format)
         return save_live(state, dest, fmt, overwrite=overwrite, progress=progress)
     if format == DCP:
         _refuse_options_for_dcp(shard_size, rename)
@@ -60,7 +61,7 @@ def save(
             shards, dest, format=format or "safetensors", max_shard_size=shard_size,
             progress=progress, **options,
         )  # fmt: skip
-    fmt = output_format(dest, format)
+    fmt = output_format(dest, format, state.index.format)
     if rename is not None:
         from paramtui.io.save_renamed import save_renamed
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from paramtui.io.report import SaveReport
     from paramtui.render.edit_text import Overall
 
-SUMMARY_SCHEMA = "paramtui.summary/1"
+SUMMARY_SCHEMA = "paramtui.summary/2"  # 2: roots; parameter_numel is the primary model's
 LS_SCHEMA = "paramtui.ls/1"
 ERROR_SCHEMA = "paramtui.error/1"
 EDIT_SCHEMA = "paramtui.edit/2"  # 2: one save report shape (files, index_file, replaced_source)

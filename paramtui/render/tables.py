@@ -11,7 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from paramtui.analysis.summary import GroupRow, Summary
+from paramtui.core.counts import RoleCounts
 from paramtui.core.model import MetaEntry
+from paramtui.core.roots import RootCounts
 from paramtui.render.format import human_bytes, human_count, safe_text
 
 
@@ -22,6 +24,8 @@ def data(value: object) -> Text:
 
 def summary_renderable(summary: Summary) -> RenderableType:
     parts: list[RenderableType] = [overview_table(summary)]
+    if len(summary.roots) > 1:
+        parts.append(roots_table(summary.roots))
     parts.append(group_table("By dtype", "dtype", summary.dtypes, summary.logical_nbytes))
     parts.append(group_table("By role", "role", summary.roles, summary.logical_nbytes))
     parts.append(group_table("Top level", "name", summary.modules, summary.logical_nbytes))
@@ -64,10 +68,48 @@ def _shared_note(groups: int) -> str:
 
 
 def _numel_line(s: Summary) -> str:
+    """The primary model's parameters, then what else its file holds."""
+    model = next((r for r in s.roots if r.kind == "model"), None)
     line = _count(s.parameter_numel)
-    if s.total_numel != s.parameter_numel:
-        line += f"; {human_count(s.total_numel)} elements in all tensors"
+    if model is not None and model.name:
+        line += f" in '{safe_text(model.name)}'"
+    extras = [f"{human_count(n)} {what}" for what, n in _extras(s.roots, model)]
+    if extras:
+        line += "; " + ", ".join(extras)
     return line
+
+
+def _extras(roots: Iterable[RootCounts], model: RootCounts | None) -> list[tuple[str, int]]:
+    """Buffers of the model, then every other root's elements by what they are."""
+    out: list[tuple[str, int]] = []
+    if model is not None and model.counts.buffers.numel:
+        out.append(("buffers", model.counts.buffers.numel))
+    for root in roots:
+        if root is model:
+            continue
+        what = {"ema": "in an EMA copy", "optimizer": "of optimizer state"}.get(root.kind)
+        if root.counts.headline:
+            out.append((what or f"in '{safe_text(root.name) or 'the rest'}'", root.counts.headline))
+    return out
+
+
+def roots_table(roots: Iterable[RootCounts]) -> Table:
+    """One row per model, EMA copy, optimizer and other part: elements by role."""
+    table = titled_table("By part (tied weights once)")
+    table.add_column("part")
+    table.add_column("kind")
+    for name in ("tensors", "parameters", "buffers", "optimizer", "other"):
+        table.add_column(name, justify="right")
+    for root in roots:
+        c: RoleCounts = root.counts
+        cells = [c.parameters, c.buffers, c.optimizer_state, c.other]
+        table.add_row(
+            data(root.name or "(top level)"),
+            root.kind,
+            f"{c.tensors:,}",
+            *(human_count(t.numel) if t.numel else "-" for t in cells),
+        )
+    return table
 
 
 def _count(n: int) -> str:

@@ -26,6 +26,7 @@ from paramtui.tui.screens.help import HelpScreen
 from paramtui.tui.screens.main import MainScreen
 from paramtui.tui.screens.main.split import DEFAULT_PERCENT, SplitWidth
 from paramtui.tui.views import fmt
+from paramtui.tui.views.header import summary_line
 from paramtui.tui.workspace import Workspace
 
 QUIT_CHOICES = (
@@ -40,16 +41,6 @@ LIVE_QUIT_CHOICES = (
     Choice("revert", "Undo all edits", "r", "error"),
     Choice("cancel", "Cancel", "c"),
 )
-
-
-def summary_line(index: CheckpointIndex) -> str:
-    """`safetensors · 12 tensors · 1.2M params · 4.6 MiB on disk` for the header (shared
-    storages counted once, so it can be less than the tree's sum)."""
-    return (
-        f"{index.format} · {fmt.grouped(len(index.tensors))} tensors · "
-        f"{fmt.count(index.total_numel)} params · {fmt.size(index.storage_nbytes)} "
-        + ("in memory" if index.live is not None else "on disk")
-    )
 
 
 class ParamtuiApp(App[int]):

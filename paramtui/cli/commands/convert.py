@@ -35,7 +35,8 @@ OVERVIEW = (
 )
 
 CONVERT_EPILOG = (
-    """OUT's extension picks the format (.safetensors, or .pth/.pt/.bin/.ckpt).
+    """OUT's extension picks the format (.safetensors, or .pth/.pt/.bin/.ckpt, also as in
+.pth.tar); one that does not say keeps IN's format.
 A folder (OUT ending in '/', an existing folder, or --shard-size) gets a sharded
 Hugging Face layout: model-0000N-of-0000M.safetensors + model.safetensors.index.json, or with
 --format bin pytorch_model-0000N-of-0000M.bin + pytorch_model.bin.index.json.

@@ -36,7 +36,8 @@ over full names ('model.blocks.*.mlp.*'); `paramtui ls IN` lists the names.
 Edits apply in the order given. Prune options belong to the --prune they follow
 (before any --prune they apply to all). Freezing records requires_grad=False in OUT
 (the state_dict still loads with strict=True; paramtui.apply_freeze(model, OUT)
-applies it). OUT's extension picks the format: .pth/.pt/.bin/.ckpt or .safetensors;
+applies it). OUT's extension picks the format: .pth/.pt/.bin/.ckpt (also as in timm's
+.pth.tar) or .safetensors; one that does not say keeps IN's format (torch or safetensors);
 --format dcp writes a torch.distributed.checkpoint folder at OUT instead (see DCP below).
 
 examples:

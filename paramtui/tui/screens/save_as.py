@@ -25,8 +25,6 @@ from paramtui.tui.screens.confirm import confirm
 from paramtui.tui.views.save_text import destination, format_hint, report_text, same_file
 from paramtui.tui.widgets.toggles import DialogCheckbox
 
-FILE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt", ".safetensors")
-
 if TYPE_CHECKING:
     from paramtui.edits.session import EditSession
     from paramtui.io.save import SaveReport
@@ -92,15 +90,17 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
 
     @on(Checkbox.Changed, "#save-dcp")
     def _dcp_toggled(self, event: Checkbox.Changed) -> None:
+        from paramtui.io.destination import output_format_of_name, split_extension
+
         path = self.query_one("#save-path", Input)
-        stem, suffix = os.path.splitext(path.value)
-        if event.value and suffix in FILE_SUFFIXES:  # a folder name, not a file name
-            path.value = stem
+        if event.value and output_format_of_name(path.value):  # a folder name, not a file name
+            path.value = split_extension(path.value)[0]  # last.edited.pth.tar -> last.edited
         self._show_format(path.value)
 
     def _show_format(self, text: str) -> None:
         dcp = self.query_one("#save-dcp", Checkbox).value
-        self.query_one("#save-format", Static).update(format_hint(text, self.source, dcp))
+        hint = format_hint(text, self.source, dcp, self.session.index.format)
+        self.query_one("#save-format", Static).update(hint)
 
     # -- saving ------------------------------------------------------------------------------
 

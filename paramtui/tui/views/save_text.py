@@ -35,11 +35,14 @@ def destination(text: str) -> str:
     return path + os.sep if text.endswith(("/", os.sep)) else path
 
 
-def format_hint(text: str, source: str, dcp: bool = False) -> Text:
+def format_hint(
+    text: str, source: str, dcp: bool = False, source_format: str | None = None
+) -> Text:
     """'→ torch zip' / '→ safetensors' / '→ DCP folder' (when `dcp` is ticked), or what is wrong
-    with the path, and an overwrite note."""
+    with the path, and an overwrite note. An extension that does not tell the format (`.tar`)
+    keeps the source's (`source_format`, the index's): the hint says so."""
     from paramtui.core.errors import SaveRefused
-    from paramtui.io.destination import is_folder, output_format
+    from paramtui.io.destination import is_folder, output_format, output_format_of_name
 
     path = destination(text)
     if not path:
@@ -48,13 +51,15 @@ def format_hint(text: str, source: str, dcp: bool = False) -> Text:
         hint = Text(SHARDED_HINT)
     else:
         try:
-            kind = "dcp" if dcp else output_format(path)
+            kind = "dcp" if dcp else output_format(path, source_format=source_format)
         except SaveRefused:
             return Text(
                 "end the name with .pth .pt .bin .ckpt or .safetensors, or / for a folder",
                 style="bold",
             )
         hint = Text(f"→ {FORMAT_NAMES[kind]}")
+        if not dcp and output_format_of_name(path) is None:
+            hint.append(" (as the source: the extension does not say)")
     if same_file(path, source):
         hint.append("  (overwrites the open checkpoint: asks first)", style="bold")
     elif os.path.exists(path):

@@ -23,12 +23,12 @@ def name_text(node: ModuleNode) -> Text:
 
 
 def first_column(node: ModuleNode) -> Text:
-    """A tensor's shape and dtype, a module's element count."""
+    """A tensor's shape and dtype; a module's parameters (its elements when it has none)."""
     if node.is_leaf and node.tensor is not None:
         text = Text(fmt.shape(node.tensor.shape) + " ", style="dim")
         text.append(node.tensor.dtype, style="dim italic")
         return text
-    return Text(f"{fmt.count(node.numel):>{COUNT_WIDTH}}", style="dim")
+    return Text(f"{fmt.count(node.headline):>{COUNT_WIDTH}}", style="dim")
 
 
 def size_column(nbytes: int) -> Text:

@@ -11,13 +11,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from paramtui.core.counts import RoleCounts
 from paramtui.core.model import CheckpointIndex, TensorInfo
+from paramtui.core.roots import RootCounts, count_roots
 from paramtui.core.tree import ModuleNode
 from paramtui.tui.views import fmt
 from paramtui.tui.views.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
 
 NOT_RECORDED = "not recorded"
 MAX_META_ROWS = 60
+PART_NAMES = {"model": "model", "ema": "EMA copy", "optimizer": "optimizer", "other": "other"}
 
 Row = tuple[str, str | Text]
 
@@ -128,6 +131,7 @@ def module_rows(node: ModuleNode, root: ModuleNode, marks: EditMarks = NO_MARKS)
     )
     rows += [
         ("tensors", fmt.grouped(node.num_tensors)),
+        *([("holds", counts_text(node.counts))] if node is not root else []),
         ("elements", f"{fmt.grouped(node.numel)} ({fmt.count(node.numel)})"),
         ("bytes", f"{fmt.size(node.nbytes)} ({fmt.grouped(node.nbytes)})"),
     ]
@@ -162,11 +166,37 @@ def _share(node: ModuleNode, total_numel: int, total_bytes: int) -> str:
     )
 
 
-def file_rows(index: CheckpointIndex) -> list[Row]:
+def counts_text(counts: RoleCounts) -> str:
+    """`207K params · 1.2K buffers · 313K optimizer state`: elements by role, tied weights once."""
+    parts = [
+        f"{fmt.count(tally.numel)} {what}"
+        for what, tally in (
+            ("params", counts.parameters),
+            ("buffers", counts.buffers),
+            ("optimizer state", counts.optimizer_state),
+            ("other", counts.other),
+        )
+        if tally.numel
+    ]
+    return " · ".join(parts) or "no elements"
+
+
+def part_rows(roots: tuple[RootCounts, ...]) -> list[Row]:
+    """One row per model, EMA copy, optimizer and other part (a plain state dict: one)."""
+    rows: list[Row] = []
+    for root in roots:
+        where = f"'{fmt.printable(root.name)}': " if root.name not in ("", root.kind) else ""
+        rows.append((PART_NAMES.get(root.kind, root.kind), where + counts_text(root.counts)))
+    return rows
+
+
+def file_rows(index: CheckpointIndex, root: ModuleNode | None = None) -> list[Row]:
+    """The file; with the tree's `root`, what each part of it holds."""
     rows: list[Row] = [
         ("file", Text(fmt.printable(os.path.basename(index.path.rstrip("/"))))),
         ("format", index.format),
         ("tensors", fmt.grouped(len(index.tensors))),
+        *(part_rows(count_roots(index, root)) if root is not None else []),
         ("on disk", f"{fmt.size(index.storage_nbytes)} of tensor data"),
     ]
     if len(index.files) > 1:
@@ -208,7 +238,7 @@ def describe(
         title = "Checkpoint" if node.path == "" else "Module"
         parts.append(section(title, rows_table(module_rows(node, root, marks))))
     if node.path == "":
-        rows = file_rows(index)
+        rows = file_rows(index, root)
         if marks.dirty:
             rows.append(("edits", Text("unsaved — s saves an edited copy", style="bold")))
         parts.append(section("File", rows_table(rows)))

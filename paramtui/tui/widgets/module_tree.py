@@ -52,7 +52,7 @@ def root_label(title: str) -> Text:
 
 
 def root_columns(root: ModuleNode) -> tuple[Text, Text]:
-    return Text(f"{fmt.count(root.numel)} params", style="dim"), size_column(root.nbytes)
+    return Text(f"{fmt.count(root.headline)} params", style="dim"), size_column(root.nbytes)
 
 
 class ModuleTree(Tree[ModuleNode]):

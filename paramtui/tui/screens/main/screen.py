@@ -21,7 +21,8 @@ from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from paramtui.core.model import CheckpointIndex
-from paramtui.core.tree import ModuleNode, build_tree
+from paramtui.core.roots import model_tree
+from paramtui.core.tree import ModuleNode
 from paramtui.tui.messages import (
     EditFailed,
     EditFinished,
@@ -46,6 +47,7 @@ from paramtui.tui.tasks.optimizer import run_optimizer
 from paramtui.tui.tasks.stats import run_stats
 from paramtui.tui.views.banner import banner_text
 from paramtui.tui.views.edit_marks import EditMarks
+from paramtui.tui.views.header import summary_line
 from paramtui.tui.views.stats_job import StatsJob
 from paramtui.tui.widgets.detail_pane import DetailPane
 from paramtui.tui.widgets.filter_input import FilterInput
@@ -158,12 +160,13 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="index")
     def build_module_tree(self) -> None:
-        self.post_message(TreeBuilt(build_tree(self.opened.tensors())))
+        self.post_message(TreeBuilt(model_tree(self.index, self.opened.tensors())))
 
     def on_tree_built(self, message: TreeBuilt) -> None:
         first = self.module_root is None
         self.module_root = message.root
         self.detail.root = message.root
+        self.sub_title = summary_line(self.index, message.root)  # now with the parameters
         name = os.path.basename(self.index.path.rstrip("/")) or self.index.path
         tree = self.module_tree
         tree.load(message.root, name)  # the cursor stays where it was (an edit renamed tensors)
