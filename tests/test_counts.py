@@ -193,7 +193,7 @@ async def test_the_tui_header_root_and_detail_pane_show_the_models_parameters(
 ) -> None:
     app = ParamtuiApp(open_checkpoint(demo_path))
     async with app.run_test(size=SIZE) as pilot:
-        tree = await wait_for_tree(pilot)
+        await wait_for_tree(pilot)
         await wait_for(pilot, lambda: "params" in str(app.screen.sub_title))
         text = screen_text(app)
         assert "207K params" in text.splitlines()[0]  # the header
