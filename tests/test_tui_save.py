@@ -212,3 +212,14 @@ async def test_a_name_ending_in_a_slash_saves_a_sharded_folder(demo: Path) -> No
     weight_map = json.loads((folder / "model.safetensors.index.json").read_text())["weight_map"]
     assert len(set(weight_map.values())) == len(dialog.report.files)
     assert torch.count_nonzero(load_file(folder / weight_map[FC1])[FC1]) == 0
+
+
+@asynctest
+async def test_the_config_picks_the_proposed_format(demo: Path) -> None:
+    from paramtui.core.config import Config
+
+    app = ParamtuiApp(open_checkpoint(demo), Config(save_format="safetensors"))
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await zero_then_save_as(pilot, app)
+        assert dialog.destination() == str(demo.with_name("demo.edited.safetensors"))
+        assert "→ safetensors" in shown_text(dialog.query_one("#save-format"))

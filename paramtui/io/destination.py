@@ -67,16 +67,20 @@ def output_format_of_name(dest: str) -> str | None:
     return None
 
 
-def default_save_path(source: str) -> str:
+PREFERRED_EXTENSIONS = {"safetensors": ".safetensors", "pth": ".pth"}  # config's [save] format
+
+
+def default_save_path(source: str, preferred: str | None = None) -> str:
     """`<stem>.edited<ext>` next to the source (`last.edited.pth.tar` for `last.pth.tar`; a
     folder gets `<name>.edited.safetensors`, a DCP folder `<name>.edited.pth`, which keeps its
-    non-tensor entries)."""
+    non-tensor entries). `preferred` ("safetensors" or "pth") replaces the extension."""
     source = source.rstrip("/")
     if os.path.isdir(source):
         dcp = os.path.isfile(os.path.join(source, ".metadata"))
         stem, ext = source, ".pth" if dcp else ".safetensors"
     else:
         stem, ext = split_extension(source)
+    ext = PREFERRED_EXTENSIONS.get(preferred or "", ext)
     candidate, n = f"{stem}.edited{ext}", 2
     while os.path.exists(candidate):
         candidate, n = f"{stem}.edited.{n}{ext}", n + 1

@@ -89,7 +89,7 @@ class ParamtuiApp(App[int]):
         self.sub_title = summary_line(index)
 
     def get_default_screen(self) -> Screen[None]:
-        return MainScreen(self.workspace, self.split)
+        return MainScreen(self.workspace, self.split, self.default_save_format)
 
     def on_key(self, event: events.Key) -> None:
         """A printable key reaching the App while a text box has focus was queued for another

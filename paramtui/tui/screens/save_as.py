@@ -39,9 +39,10 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
         Binding("enter", "save", "Save", id="save.save", show=False),
     ]
 
-    def __init__(self, session: EditSession) -> None:
+    def __init__(self, session: EditSession, preferred_format: str | None = None) -> None:
         super().__init__()
         self.session = session
+        self.preferred_format = preferred_format  # the config's [save] format
         self.source = session.index.path
         self.report: SaveReport | None = None
         self.saving = False
@@ -60,7 +61,10 @@ class SaveAsScreen(ModalScreen["SaveReport | None"]):
                 )
             )
             yield Input(
-                default_save_path(self.source), id="save-path", compact=True, select_on_focus=False
+                default_save_path(self.source, self.preferred_format),
+                id="save-path",
+                compact=True,
+                select_on_focus=False,
             )
             yield Static(id="save-format")
             yield DialogCheckbox(

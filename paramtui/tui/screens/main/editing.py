@@ -69,8 +69,9 @@ class EditingController:
     ]
     ACTIONS = NODE_ACTIONS | {"undo", "redo", "save_as", "edit_log"}
 
-    def __init__(self, host: EditHost) -> None:
+    def __init__(self, host: EditHost, save_format: str | None = None) -> None:
         self.host = host
+        self.save_format = save_format  # the format the save dialog proposes (config file)
         self.busy = False  # an edit, undo or redo is running
         self._flags: frozenset[str] = frozenset()  # node actions that apply under the cursor
         self._rules = Applicability()
@@ -201,7 +202,7 @@ class EditingController:
             if then_quit and report is not None and report.verified:
                 self.host.app.exit(0)
 
-        self.host.app.push_screen(SaveAsScreen(session), saved)
+        self.host.app.push_screen(SaveAsScreen(session, self.save_format), saved)
 
     def _for_node(self, edit: Callable[[ModuleNode], None]) -> None:
         node = self.host.current_node()

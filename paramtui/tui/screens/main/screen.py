@@ -70,7 +70,12 @@ class MainScreen(Screen[None]):
         Binding("i", "file_notes", "Notes", show=False, id="main.file_notes"),
     ]
 
-    def __init__(self, workspace: Workspace, split: SplitWidth | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        split: SplitWidth | None = None,
+        save_format: str | None = None,
+    ) -> None:
         super().__init__()
         self.workspace = workspace
         self.torch_ready = "torch" in sys.modules
@@ -78,7 +83,7 @@ class MainScreen(Screen[None]):
         self.statistics = StatisticsController(self, lambda: not self.editing.busy)
         self.filtering = FilterController(self)
         self.viewing = ViewingController(self, self.statistics, self.filtering)
-        self.editing = EditingController(self)
+        self.editing = EditingController(self, save_format)
         self.split = SplitController(self, split or SplitWidth())
 
     @property
