@@ -326,8 +326,8 @@ def test_unknown_format_and_folder_destination_name_dcp(plain: Path, tmp_path: P
     session = EditSession(paramtui.open_checkpoint(plain))
     with pytest.raises(SaveRefused, match="'dcp'"):
         save(session, str(tmp_path / "x.pth"), format="zip")
-    with pytest.raises(SaveRefused, match="--format dcp"):
-        save(session, str(tmp_path / "x"))
+    kept = save(session, str(tmp_path / "x"))  # no extension: the source's format, not DCP
+    assert kept.format == "torch" and not (tmp_path / "x").is_dir()
     with pytest.raises(SaveRefused, match="is a file"):
         (tmp_path / "f").write_text("")
         save(session, str(tmp_path / "f"), format="dcp")
