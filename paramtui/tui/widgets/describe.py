@@ -16,13 +16,14 @@ from paramtui.core.model import CheckpointIndex, TensorInfo
 from paramtui.core.roots import RootCounts, count_roots
 from paramtui.core.tree import ModuleNode
 from paramtui.tui.views import fmt
+from paramtui.tui.views.dotted import DottedName
 from paramtui.tui.views.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
 
 NOT_RECORDED = "not recorded"
 MAX_META_ROWS = 60
 PART_NAMES = {"model": "model", "ema": "EMA copy", "optimizer": "optimizer", "other": "other"}
 
-Row = tuple[str, str | Text]
+Row = tuple[str, str | Text | DottedName]
 
 
 def rows_table(rows: list[Row]) -> Table:
@@ -31,11 +32,14 @@ def rows_table(rows: list[Row]) -> Table:
     table.add_column(style="dim", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, value if isinstance(value, Text) else Text(value))
+        table.add_row(key, Text(value) if isinstance(value, str) else value)
     return table
 
 
-def assignments(rows: list[Row]) -> Text:
+TextRow = tuple[str, str | Text]
+
+
+def assignments(rows: list[TextRow]) -> Text:
     """`key = value` lines for entries whose keys can be long (metadata); lines wrap as text."""
     out = Text()
     for i, (key, value) in enumerate(rows):
@@ -55,7 +59,7 @@ NO_MARKS = EditMarks()
 
 def tensor_rows(info: TensorInfo, index: CheckpointIndex, marks: EditMarks = NO_MARKS) -> list[Row]:
     edited = info.name in marks.edited
-    rows: list[Row] = [("name", Text(fmt.printable(info.name), style="bold"))]
+    rows: list[Row] = [("name", DottedName(fmt.printable(info.name), style="bold"))]
     if edited:
         rows.append(("values", Text(f"{EDITED} edited in this session", style="bold")))
     return rows + [
@@ -127,7 +131,7 @@ def _where(info: TensorInfo, index: CheckpointIndex) -> Text:
 def module_rows(node: ModuleNode, root: ModuleNode, marks: EditMarks = NO_MARKS) -> list[Row]:
     """A module's aggregate; `root` (the whole checkpoint) gives the shares."""
     rows: list[Row] = (
-        [("module", Text(fmt.printable(node.path), style="bold"))] if node.path else []
+        [("module", DottedName(fmt.printable(node.path), style="bold"))] if node.path else []
     )
     rows += [
         ("tensors", fmt.grouped(node.num_tensors)),
@@ -207,11 +211,11 @@ def file_rows(index: CheckpointIndex, root: ModuleNode | None = None) -> list[Ro
 
 def metadata_rows(
     index: CheckpointIndex, prefix: str, skip: frozenset[str] = frozenset()
-) -> list[Row]:
+) -> list[TextRow]:
     """Non-tensor entries (epoch, hyper-parameters) under `prefix`, shallow names first, minus
     those under the top-level modules in `skip` (shown when that module is selected); at the
     top, also the file's own metadata."""
-    rows: list[Row] = []
+    rows: list[TextRow] = []
     entries = sorted(index.metadata.values(), key=lambda e: e.name.count("."))
     for entry in entries:
         inside = not prefix or entry.name.startswith(prefix + ".")
