@@ -18,6 +18,7 @@ from paramtui.core.tree import ModuleNode
 from paramtui.tui.views import fmt
 from paramtui.tui.views.dotted import DottedName
 from paramtui.tui.views.edit_marks import EDITED, FROZEN, TRAINABLE, EditMarks
+from paramtui.tui.views.module_summary import tensor_table, training_rows
 
 NOT_RECORDED = "not recorded"
 MAX_META_ROWS = 60
@@ -240,7 +241,13 @@ def describe(
         parts.append(section("Tensor", rows_table(tensor_rows(node.tensor, index, marks))))
     if not node.is_leaf:
         title = "Checkpoint" if node.path == "" else "Module"
-        parts.append(section(title, rows_table(module_rows(node, root, marks))))
+        rows = module_rows(node, root, marks)
+        if node is not root:
+            rows += training_rows(node, marks.intents)
+        parts.append(section(title, rows_table(rows)))
+        tensors = tensor_table(node) if node is not root else None
+        if tensors is not None:
+            parts.append(section("Tensors", tensors))
     if node.path == "":
         rows = file_rows(index, root)
         if marks.dirty:
