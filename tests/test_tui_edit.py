@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
 
 import tui_edit_helpers
@@ -89,16 +90,20 @@ async def test_zero_tensor_then_undo_and_redo(demo: Path) -> None:
         assert "●" in label(tree, FC1)
 
 
+async def prune_dialog_on_fc1(pilot: Pilot[int], app: ParamtuiApp) -> PruneScreen:
+    await ready(pilot)
+    await navigate(pilot, FC1)
+    await pilot.press("p")
+    await wait_for(pilot, lambda: isinstance(app.screen, PruneScreen))
+    assert isinstance(app.screen, PruneScreen)
+    return app.screen
+
+
 @asynctest
 async def test_prune_dialog_previews_then_applies(demo: Path) -> None:
     app = ParamtuiApp(open_checkpoint(demo))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await navigate(pilot, FC1)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, PruneScreen))
-        dialog = app.screen
-        assert isinstance(dialog, PruneScreen)
+        dialog = await prune_dialog_on_fc1(pilot, app)
         box = dialog.query_one("#prune-value", Input)
         box.value = ""
         await pilot.press(*"30%")
@@ -121,12 +126,7 @@ async def test_prune_dialog_previews_then_applies(demo: Path) -> None:
 async def test_enter_on_the_structured_box_applies_and_space_toggles(demo: Path) -> None:
     app = ParamtuiApp(open_checkpoint(demo))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await navigate(pilot, FC1)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, PruneScreen))
-        dialog = app.screen
-        assert isinstance(dialog, PruneScreen)
+        dialog = await prune_dialog_on_fc1(pilot, app)
         structured = dialog.query_one("#prune-structured", Checkbox)
         structured.focus()
         await pilot.press("space")
@@ -144,12 +144,7 @@ async def test_enter_on_the_structured_box_applies_and_space_toggles(demo: Path)
 async def test_prune_dialog_reports_invalid_input_and_cancels(demo: Path) -> None:
     app = ParamtuiApp(open_checkpoint(demo))
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        await navigate(pilot, FC1)
-        await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, PruneScreen))
-        dialog = app.screen
-        assert isinstance(dialog, PruneScreen)
+        dialog = await prune_dialog_on_fc1(pilot, app)
         dialog.query_one("#prune-value", Input).value = "150%"
         await pilot.pause()
         assert dialog.op is None
